@@ -1,0 +1,5 @@
+"""`python -m overhaul`."""
+
+from overhaul.cli.main import run
+
+run()

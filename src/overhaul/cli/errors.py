@@ -1,0 +1,46 @@
+"""Turns failures into one-line messages and the exit codes of the output contract."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+import typer
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_FINDINGS = 3
+
+
+class CliError(Exception):
+    """A failure to report in one line; `code` is the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    raise CliError(message, code)
+
+
+def run_guarded(app: typer.Typer) -> None:
+    """Runs the typer app; known failures become `overhaul: message` and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except CliError as err:
+        print(f"overhaul: {err}", file=sys.stderr)
+        sys.exit(err.code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        print("overhaul: aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(EXIT_USAGE if isinstance(err, click.UsageError) else err.exit_code)
+    except KeyboardInterrupt:
+        print("overhaul: interrupted", file=sys.stderr)
+        sys.exit(130)

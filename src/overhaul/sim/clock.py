@@ -1,0 +1,39 @@
+"""The embedded cluster's clock: wall time, optionally running faster (`--speed`)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+
+class Clock:
+    """Simulated time: starts at the wall time and advances `speed` times faster."""
+
+    def __init__(self, speed: float = 1.0, start: datetime | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._start_sim = start or datetime.now(UTC)
+        self._start_mono = time.monotonic()
+
+    def now(self) -> datetime:
+        elapsed = (time.monotonic() - self._start_mono) * self.speed
+        return self._start_sim + timedelta(seconds=elapsed)
+
+    def wall_seconds(self, sim_seconds: float) -> float:
+        """How long a simulated duration takes in wall time."""
+        return sim_seconds / self.speed
+
+
+def rfc3339(moment: datetime) -> str:
+    """Kubernetes' metav1.Time format: second precision, UTC, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_micro(moment: datetime) -> str:
+    """metav1.MicroTime format (leases, events)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,127 @@
+"""Server-set metadata: names, uids, timestamps, generation and managedFields."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+from overhaul.sim.clock import rfc3339
+
+JSONDict = dict[str, Any]
+
+# The alphabet of generated name suffixes (k8s.io/apimachinery/pkg/util/rand): no vowels, no 0/1/3.
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def random_suffix(length: int = 5) -> str:
+    return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(length))
+
+
+def generated_name(prefix: str) -> str:
+    return prefix[: 63 - 5] + random_suffix()
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` is not a valid DNS-1123 subdomain (the rule for most object names), or None."""
+    if len(name) > 253:
+        return "must be no more than 253 characters"
+    if not _DNS1123_SUBDOMAIN.match(name):
+        return (
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+            "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+            "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        )
+    return None
+
+
+def _list_item_key(item: Any) -> str | None:
+    if isinstance(item, dict):
+        for key in ("name", "type", "uid", "containerPort", "port", "mountPath", "key"):
+            if key in item:
+                return "k:" + _compact({key: item[key]})
+    return None
+
+
+def _compact(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def fields_v1(value: Any) -> JSONDict:
+    """A FieldsV1 set in the apiserver's shape (`f:` fields, `k:` keyed list items, `.` for self)."""
+    if isinstance(value, dict):
+        out: JSONDict = {}
+        for key, sub in value.items():
+            out[f"f:{key}"] = fields_v1(sub) if isinstance(sub, dict | list) else {}
+        return out
+    if isinstance(value, list):
+        out = {}
+        for item in value:
+            key = _list_item_key(item)
+            if key is None:
+                return {}
+            out[key] = {".": {}, **fields_v1(item)}
+        return out
+    return {}
+
+
+def owned_fields(obj: JSONDict, subresource: str) -> JSONDict:
+    """The fields a write set: status for the status subresource, everything else otherwise."""
+    if subresource == "status":
+        return {"f:status": fields_v1(obj.get("status") or {})}
+    meta = obj.get("metadata") or {}
+    kept = {k: meta[k] for k in ("labels", "annotations", "finalizers", "ownerReferences") if k in meta}
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+    out = fields_v1(body)
+    if kept:
+        out["f:metadata"] = fields_v1(kept)
+    return out
+
+
+def record_manager(
+    obj: JSONDict,
+    manager: str,
+    operation: str,
+    api_version: str,
+    now: datetime,
+    subresource: str = "",
+) -> None:
+    """Updates metadata.managedFields for a write (one entry per manager, operation, subresource)."""
+    meta = obj.setdefault("metadata", {})
+    entries = [e for e in meta.get("managedFields") or [] if isinstance(e, dict)]
+    entry: JSONDict = {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": api_version,
+        "time": rfc3339(now),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": owned_fields(obj, subresource),
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    for i, existing in enumerate(entries):
+        if (
+            existing.get("manager") == manager
+            and existing.get("operation") == operation
+            and existing.get("subresource", "") == subresource
+        ):
+            entries[i] = entry
+            break
+    else:
+        entries.append(entry)
+    meta["managedFields"] = entries
+
+
+def manager_from_user_agent(user_agent: str) -> str:
+    """The default field manager: the user agent up to the first `/` (as the apiserver derives it)."""
+    head = user_agent.split("/", 1)[0].strip()
+    return head[:128] or "unknown"

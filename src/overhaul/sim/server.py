@@ -1,0 +1,144 @@
+"""Runs the embedded cluster on 127.0.0.1 and writes a kubeconfig for it."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import yaml
+
+from overhaul.sim.api.app import SimApi, new_token
+from overhaul.sim.clock import Clock
+from overhaul.sim.cluster import Cluster
+from overhaul.sim.scenarios import ScenarioOptions, load_scenario
+from overhaul.sim.tls import make_serving_cert
+
+CLUSTER_NAME = "overhaul-sim"
+
+
+class ServerError(RuntimeError):
+    """The server could not start (port in use, bad address)."""
+
+
+@dataclass
+class SimConfig:
+    scenario: str = "empty"
+    version: str = "v1.34.2"
+    port: int = 6443
+    kubeconfig_out: Path | None = None
+    speed: float = 1.0
+    nodes: int = 0
+    pods_per_node: int = 0
+
+
+def kubeconfig(server: str, token: str, ca_pem: bytes) -> dict[str, Any]:
+    ca_data = base64.b64encode(ca_pem).decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": CLUSTER_NAME, "cluster": {"server": server, "certificate-authority-data": ca_data}}
+        ],
+        "users": [{"name": f"{CLUSTER_NAME}-admin", "user": {"token": token}}],
+        "contexts": [
+            {"name": CLUSTER_NAME, "context": {"cluster": CLUSTER_NAME, "user": f"{CLUSTER_NAME}-admin"}}
+        ],
+        "current-context": CLUSTER_NAME,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(kubeconfig(server, token, ca_pem), out, sort_keys=False)
+
+
+def bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise ServerError(f"port {port} on 127.0.0.1 is already in use") from err
+        raise ServerError(f"cannot listen on 127.0.0.1:{port}: {err.strerror}") from err
+    sock.listen(1024)
+    return sock
+
+
+@dataclass
+class PreparedServer:
+    """A bound socket, a loaded cluster and its kubeconfig: ready to serve."""
+
+    api: SimApi
+    sock: socket.socket
+    kubeconfig_path: Path
+    objects: int
+    cert_file: Path
+    key_file: Path
+    tmpdir: tempfile.TemporaryDirectory[str]
+
+    @property
+    def port(self) -> int:
+        return int(self.sock.getsockname()[1])
+
+    def serve(self) -> None:
+        """Serves until SIGINT or SIGTERM (uvicorn's handlers), then closes cleanly."""
+        config = uvicorn.Config(
+            self.api,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            access_log=False,
+            ssl_certfile=str(self.cert_file),
+            ssl_keyfile=str(self.key_file),
+            loop="uvloop",
+            http="httptools",
+        )
+        server = uvicorn.Server(config)
+        try:
+            server.run(sockets=[self.sock])
+        finally:
+            self.sock.close()
+            self.tmpdir.cleanup()
+
+
+def prepare(config: SimConfig) -> PreparedServer:
+    """Binds the port, loads the scenario and writes the kubeconfig (errors before anything serves)."""
+    sock = bind(config.port)
+    tmpdir = tempfile.TemporaryDirectory(prefix="overhaul-sim-")
+    try:
+        port = int(sock.getsockname()[1])
+        cluster = Cluster(version=config.version, clock=Clock(config.speed))
+        opts = ScenarioOptions(version=config.version, nodes=config.nodes, pods_per_node=config.pods_per_node)
+        objects = load_scenario(cluster, config.scenario, opts)
+        token = new_token()
+        server = f"https://127.0.0.1:{port}"
+        api = SimApi(cluster, token, server_address=f"127.0.0.1:{port}")
+        tls = make_serving_cert()
+        cert_file, key_file = tls.write(Path(tmpdir.name))
+        path = config.kubeconfig_out or Path(tempfile.gettempdir()) / f"overhaul-sim-{port}.kubeconfig"
+        write_kubeconfig(path, server, token, tls.ca_pem)
+    except BaseException:
+        sock.close()
+        tmpdir.cleanup()
+        raise
+    return PreparedServer(
+        api=api,
+        sock=sock,
+        kubeconfig_path=path,
+        objects=objects,
+        cert_file=cert_file,
+        key_file=key_file,
+        tmpdir=tmpdir,
+    )

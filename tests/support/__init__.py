@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: the embedded cluster as a subprocess, kubectl discovery."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import re
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 _VERSIONED = re.compile(r"^kubectl\.(\d+)\.(\d+)$")
 
@@ -55,3 +61,91 @@ def oldest_and_newest() -> list[Kubectl]:
     if len(all_found) <= 2:
         return all_found
     return [all_found[0], all_found[-1]]
+
+
+class KubectlFailed(AssertionError):
+    """kubectl exited non-zero where the test expected success; carries its output."""
+
+
+@dataclass
+class KubectlRunner:
+    """Runs one kubectl binary against one kubeconfig, with a private discovery cache."""
+
+    kubectl: Kubectl
+    kubeconfig: Path
+    env: dict[str, str]
+    timeout: float = 60.0
+
+    @property
+    def minor(self) -> int:
+        return self.kubectl.minor
+
+    @property
+    def validate_flags(self) -> list[str]:
+        """kubectl 1.27 and 1.28 validate with OpenAPI v2 (protobuf), which the sim does not serve."""
+        return ["--validate=false"] if self.kubectl.minor < 29 else []
+
+    def command(self, *args: str) -> list[str]:
+        return [str(self.kubectl.path), "--kubeconfig", str(self.kubeconfig), *args]
+
+    def run(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            self.command(*args),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=self.timeout,
+        )
+        if check and done.returncode != 0:
+            raise KubectlFailed(
+                f"{self.kubectl.label} {' '.join(args)} exited {done.returncode}\n"
+                f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+            )
+        return done
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.run(*args, "-o", "json").stdout)
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.command(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+
+class LineReader:
+    """Reads a stream's lines on a thread so that a test can wait for one with a deadline."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> str:
+        """The first line (from now on) that satisfies `predicate`; fails at the deadline or at EOF."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching line within {timeout}s; saw: {self.seen}")
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"stream ended without a matching line; saw: {self.seen}")
+            self.seen.append(line)
+            if predicate(line):
+                return line

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -14,8 +16,17 @@ import httpx
 import yaml
 
 
+def sim_command(*args: str) -> list[str]:
+    """The command line of `overhaul ARGS` run with this interpreter (the project's venv)."""
+    return [sys.executable, "-m", "overhaul", *args]
+
+
 class SimProcess:
-    """`overhaul sim up --port 0` in the background; `kubeconfig`, `server` and `token` once it serves."""
+    """`overhaul sim up --port 0` in the background; `kubeconfig`, `server` and `token` once it serves.
+
+    The server speaks HTTPS with a per-run CA; `ssl_context` (and `client()`) trust exactly that CA,
+    read from the kubeconfig the sim wrote.
+    """
 
     def __init__(self, workdir: Path, *args: str, startup_timeout: float = 120.0) -> None:
         self.workdir = workdir
@@ -25,21 +36,17 @@ class SimProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.server = ""
         self.token = ""
+        self.ca_pem = ""
+        self.stderr_path = workdir / "sim.stderr"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def start(self) -> SimProcess:
-        cmd = [
-            sys.executable,
-            "-m",
-            "overhaul",
-            "sim",
-            "up",
-            "--port",
-            "0",
-            "--kubeconfig-out",
-            str(self.kubeconfig),
-            *self.args,
-        ]
-        self.stderr_path = self.workdir / "sim.stderr"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cmd = sim_command("sim", "up", "--port", "0", "--kubeconfig-out", str(self.kubeconfig), *self.args)
         self._stderr = self.stderr_path.open("w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         assert self.proc.stdout is not None
@@ -48,22 +55,35 @@ class SimProcess:
             self.stop()
             raise RuntimeError(f"sim did not start: {self.stderr_path.read_text()}")
         config = yaml.safe_load(Path(line).read_text())
-        self.server = config["clusters"][0]["cluster"]["server"]
+        cluster = config["clusters"][0]["cluster"]
+        self.server = cluster["server"]
+        self.ca_pem = base64.b64decode(cluster["certificate-authority-data"]).decode()
         self.token = config["users"][0]["user"]["token"]
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.server + "/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        with httpx.Client(base_url=self.server, verify=self.ssl_context(), timeout=2) as probe:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    if probe.get("/readyz").status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    time.sleep(0.05)
         self.stop()
-        raise RuntimeError("sim did not become ready")
+        raise RuntimeError(f"sim did not become ready: {self.stderr_path.read_text()}")
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.server, headers={"Authorization": f"Bearer {self.token}"}, timeout=60
-        )
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts the sim's own CA only (and checks the host name, 127.0.0.1)."""
+        return ssl.create_default_context(cadata=self.ca_pem)
+
+    def client(self, token: str | None = None, timeout: float = 60) -> httpx.Client:
+        """An HTTPS client with the sim's CA and, unless `token` says otherwise, its bearer token."""
+        headers = {"Authorization": f"Bearer {token if token is not None else self.token}"}
+        return httpx.Client(base_url=self.server, headers=headers, verify=self.ssl_context(), timeout=timeout)
+
+    def anonymous_client(self, timeout: float = 60) -> httpx.Client:
+        """An HTTPS client that sends no credentials at all."""
+        return httpx.Client(base_url=self.server, verify=self.ssl_context(), timeout=timeout)
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         if self.proc is None:
@@ -79,6 +99,9 @@ class SimProcess:
             self.proc.stdout.close()
         self._stderr.close()
         return self.proc.returncode
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
 
     def __enter__(self) -> SimProcess:
         return self.start()

@@ -69,6 +69,11 @@ class WriteOptions:
     field_validation: str = "Warn"  # the apiserver's default when the parameter is absent
     warnings: list[str] = field(default_factory=list)
 
+    @classmethod
+    def system(cls, manager: str) -> WriteOptions:
+        """Writes by the cluster's own components (controllers, kubelets, scheduler)."""
+        return cls(manager=manager, field_validation="Ignore")
+
 
 @dataclass
 class DeleteOptions:
@@ -511,6 +516,25 @@ class Cluster:
             patched_meta.pop("resourceVersion", None)
         operation = "Apply" if patch_type == PATCH_APPLY else "Update"
         return self.update(rt, namespace, name, patched, opts, subresource, operation)
+
+    def write_status(self, rt: ResourceType, stored: Stored, status: JSONDict, manager: str) -> Stored:
+        """A controller's or kubelet's status write, based on what it read (409 if that changed).
+
+        Stored objects are never mutated, so the new version shares its unchanged parts.
+        """
+        meta = stored.obj["metadata"]
+        current = self.store.get(rt.key, meta.get("namespace"), meta["name"])
+        if current is None:
+            raise errors.not_found(rt.group, rt.plural, meta["name"])
+        if current.rv != stored.rv:
+            raise errors.stale_conflict(rt.group, rt.plural, meta["name"])
+        if stored.obj.get("status") == status:
+            return stored
+        new = {**stored.obj, "metadata": dict(meta), "status": status}
+        record_manager(new, manager, "Update", rt.group_version, self.clock.now(), "status")
+        stored_new = self.store.put(rt.key, new)
+        self._drain()
+        return stored_new
 
     # ----- deletion -----------------------------------------------------------------------
 

@@ -15,10 +15,9 @@ import uvicorn
 import yaml
 
 from overhaul.sim.api.app import SimApi, new_token
-from overhaul.sim.clock import Clock
-from overhaul.sim.cluster import Cluster
 from overhaul.sim.scenarios import ScenarioOptions, load_scenario
 from overhaul.sim.tls import make_serving_cert
+from overhaul.sim.world import SimSettings, World
 
 CLUSTER_NAME = "overhaul-sim"
 
@@ -97,7 +96,7 @@ class PreparedServer:
         config = uvicorn.Config(
             self.api,
             log_level="warning",
-            lifespan="off",
+            lifespan="on",
             timeout_graceful_shutdown=2,
             access_log=False,
             ssl_certfile=str(self.cert_file),
@@ -119,12 +118,13 @@ def prepare(config: SimConfig) -> PreparedServer:
     tmpdir = tempfile.TemporaryDirectory(prefix="overhaul-sim-")
     try:
         port = int(sock.getsockname()[1])
-        cluster = Cluster(version=config.version, clock=Clock(config.speed))
+        world = World(SimSettings(version=config.version, speed=config.speed))
+        cluster = world.cluster
         opts = ScenarioOptions(version=config.version, nodes=config.nodes, pods_per_node=config.pods_per_node)
         objects = load_scenario(cluster, config.scenario, opts)
         token = new_token()
         server = f"https://127.0.0.1:{port}"
-        api = SimApi(cluster, token, server_address=f"127.0.0.1:{port}")
+        api = SimApi(cluster, token, server_address=f"127.0.0.1:{port}", background=[world.manager.run])
         tls = make_serving_cert()
         cert_file, key_file = tls.write(Path(tmpdir.name))
         path = config.kubeconfig_out or Path(tempfile.gettempdir()) / f"overhaul-sim-{port}.kubeconfig"

@@ -8,10 +8,11 @@ stream the store's pre-encoded bytes; `Accept: ...;as=Table` gets server-side pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,7 @@ class SimApi:
         token: str | None,
         server_address: str = "127.0.0.1:6443",
         bookmark_interval: float = 15.0,
+        background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.cluster = cluster
         self.token = token
@@ -94,8 +96,24 @@ class SimApi:
         self.metrics = ApiMetrics()
         self.build_date = cluster.now()
         self._openapi_cache: dict[tuple[int, str], bytes] = {}
-        self.app = Starlette(routes=[Route("/{path:path}", self.dispatch, methods=METHODS)])
+        self.background = list(background)
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self.dispatch, methods=METHODS)], lifespan=self._lifespan
+        )
         self.extra_routes: dict[str, Callable[[Request], Response]] = {}
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Runs the simulation's loops (controllers, kubelets) for as long as the server serves."""
+        tasks = [asyncio.create_task(run()) for run in self.background]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)

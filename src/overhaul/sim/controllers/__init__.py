@@ -1,0 +1,1 @@
+"""The embedded cluster's control loops: scheduler, workload controllers, kubelets, disruption."""

@@ -1,0 +1,177 @@
+"""The controller runtime: work queues fed by store events, and timers in simulated time.
+
+As client-go's informers and work queues do, a controller maps each change to the keys it
+must look at again (`enqueue_for`), and a key is reconciled once however many changes named
+it. `reconcile` may ask to be called again after a simulated delay (kubelet start-up times,
+grace periods, requeue after a conflict). The manager runs on the API server's event loop,
+or step by step in virtual time for rehearsals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from typing import TYPE_CHECKING
+
+from overhaul.sim.errors import ApiError
+from overhaul.sim.store import StorageKey, WatchEvent
+
+if TYPE_CHECKING:
+    from overhaul.sim.cluster import Cluster
+
+log = logging.getLogger("overhaul.sim.controllers")
+
+CONFLICT_RETRY_SECONDS = 0.05
+ERROR_RETRY_SECONDS = 1.0
+
+
+class Controller:
+    """A control loop. Subclasses set `name` and `watches` and implement the two hooks."""
+
+    name = "controller"
+    watches: tuple[StorageKey, ...] = ()
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def enqueue_for(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
+        """The work items a change makes this controller look at again."""
+        return ()
+
+    def initial_items(self) -> Iterable[Hashable]:
+        """Work items to look at when the manager starts (what an informer's initial list gives)."""
+        return ()
+
+    def reconcile(self, item: Hashable) -> float | None:
+        """Brings `item` towards its desired state; returns simulated seconds until it should be
+        looked at again, or None."""
+        return None
+
+
+class ControllerManager:
+    """Runs controllers: one de-duplicating queue each, plus a timer heap in simulated seconds."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.controllers: list[Controller] = []
+        self._by_key: dict[StorageKey, list[Controller]] = {}
+        self._queues: dict[str, OrderedDict[Hashable, None]] = {}
+        self._timers: list[tuple[float, int, str, Hashable]] = []
+        self._seq = itertools.count()
+        self._wakeup: asyncio.Event | None = None
+        self._named: dict[str, Controller] = {}
+        cluster.store.listeners.append(self._on_event)
+
+    def add(self, controller: Controller) -> None:
+        self.controllers.append(controller)
+        self._named[controller.name] = controller
+        self._queues[controller.name] = OrderedDict()
+        for key in controller.watches:
+            self._by_key.setdefault(key, []).append(controller)
+        for item in controller.initial_items():
+            self.enqueue(controller, item)
+
+    def get(self, name: str) -> Controller:
+        return self._named[name]
+
+    # ----- queues and timers ---------------------------------------------------------------
+
+    def _on_event(self, key: StorageKey, event: WatchEvent) -> None:
+        for controller in self._by_key.get(key, ()):
+            for item in controller.enqueue_for(key, event):
+                self._queues[controller.name][item] = None
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def enqueue(self, controller: Controller, item: Hashable) -> None:
+        self._queues[controller.name][item] = None
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def after(self, controller: Controller, item: Hashable, sim_seconds: float) -> None:
+        """Looks at `item` again once `sim_seconds` of simulated time have passed."""
+        due = self.cluster.clock.now().timestamp() + max(0.0, sim_seconds)
+        heapq.heappush(self._timers, (due, next(self._seq), controller.name, item))
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def _release_due_timers(self) -> None:
+        now = self.cluster.clock.now().timestamp()
+        while self._timers and self._timers[0][0] <= now:
+            _due, _seq, name, item = heapq.heappop(self._timers)
+            self._queues[name][item] = None
+
+    def next_due(self) -> float | None:
+        """The simulated timestamp of the next timer, if any."""
+        return self._timers[0][0] if self._timers else None
+
+    def pending(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    # ----- running -------------------------------------------------------------------------
+
+    def step(self, budget: int = 500) -> int:
+        """Reconciles up to `budget` queued items, round-robin across controllers; returns how many."""
+        self._release_due_timers()
+        done = 0
+        while done < budget:
+            progressed = False
+            for controller in self.controllers:
+                queue = self._queues[controller.name]
+                if not queue:
+                    continue
+                item, _ = queue.popitem(last=False)
+                self._run_one(controller, item)
+                done += 1
+                progressed = True
+                if done >= budget:
+                    break
+            if not progressed:
+                break
+        return done
+
+    def _run_one(self, controller: Controller, item: Hashable) -> None:
+        try:
+            again = controller.reconcile(item)
+        except ApiError as err:
+            # Conflicts and races with other writers are normal: look again soon.
+            again = CONFLICT_RETRY_SECONDS if err.code in (409, 404) else ERROR_RETRY_SECONDS
+            if err.code not in (409, 404):
+                log.warning("%s: %s: %s", controller.name, item, err.message)
+        except Exception:
+            log.exception("%s: reconciling %s failed", controller.name, item)
+            again = ERROR_RETRY_SECONDS
+        if again is not None:
+            self.after(controller, item, again)
+
+    def run_until_idle(self, max_items: int = 10_000_000) -> int:
+        """Processes queued work (not future timers) until nothing is queued; for tests and loading."""
+        total = 0
+        while total < max_items:
+            n = self.step()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    async def run(self) -> None:
+        """Runs forever on the current event loop, yielding to the API between batches."""
+        self._wakeup = asyncio.Event()
+        clock = self.cluster.clock
+        while True:
+            if self.step():
+                await asyncio.sleep(0)
+                continue
+            self._wakeup.clear()
+            due = self.next_due()
+            timeout = None
+            if due is not None:
+                timeout = max(0.0, clock.wall_seconds(due - clock.now().timestamp()))
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+            except TimeoutError:
+                pass

@@ -10,6 +10,7 @@ or step by step in virtual time for rehearsals.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -171,7 +172,5 @@ class ControllerManager:
             timeout = None
             if due is not None:
                 timeout = max(0.0, clock.wall_seconds(due - clock.now().timestamp()))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
-            except TimeoutError:
-                pass

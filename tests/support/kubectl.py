@@ -149,3 +149,18 @@ class LineReader:
             self.seen.append(line)
             if predicate(line):
                 return line
+
+
+def parse_table(text: str) -> list[dict[str, str]]:
+    """kubectl's human output as rows of column → cell, cut at the header's column starts."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = lines[0]
+    starts = [m.start() for m in re.finditer(r"\S+(?: \S+)*", header)]
+    names = [header[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+    rows = []
+    for line in lines[1:]:
+        cells = [line[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+        rows.append(dict(zip(names, cells, strict=True)))
+    return rows

@@ -37,3 +37,24 @@ def rfc3339_micro(moment: datetime) -> str:
 
 def parse_rfc3339(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class VirtualClock(Clock):
+    """Time that moves only when told to: rehearsals and in-process tests run in it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(1.0, start)
+        self._now = self._start_sim
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=max(0.0, seconds))
+
+    def advance_to(self, moment: datetime) -> None:
+        if moment > self._now:
+            self._now = moment
+
+    def wall_seconds(self, sim_seconds: float) -> float:
+        return 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -10,10 +11,12 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+import yaml
 
 _VERSIONED = re.compile(r"^kubectl\.(\d+)\.(\d+)$")
 
@@ -106,17 +109,39 @@ class KubectlRunner:
             )
         return done
 
+    def create(self, *objects: Any, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`kubectl create -f -` of the objects."""
+        return self._from_stdin("create", objects, check)
+
+    def apply(self, *objects: Any, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`kubectl apply -f -` of the objects (client-side apply, as kubectl does by default)."""
+        return self._from_stdin("apply", objects, check)
+
+    def _from_stdin(
+        self, verb: str, objects: tuple[Any, ...], check: bool
+    ) -> subprocess.CompletedProcess[str]:
+        # A YAML stream rather than a v1 List: kubectl validates a List against OpenAPI v2 only.
+        stream = yaml.safe_dump_all(objects, sort_keys=False)
+        return self.run(verb, "-f", "-", *self.validate_flags, stdin=stream, check=check)
+
     def json(self, *args: str) -> Any:
         return json.loads(self.run(*args, "-o", "json").stdout)
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.command(*args),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self.env,
+    @contextlib.contextmanager
+    def background(self, *args: str) -> Iterator[LineReader]:
+        """kubectl running (e.g. `get -w`) while the test reads its output lines (stderr included)."""
+        proc = subprocess.Popen(
+            self.command(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
         )
+        assert proc.stdout is not None
+        reader = LineReader(proc.stdout)
+        try:
+            yield reader
+        finally:
+            proc.kill()
+            proc.wait()
+            reader.join()
+            proc.stdout.close()
 
 
 class LineReader:
@@ -132,6 +157,9 @@ class LineReader:
         for line in stream:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
+
+    def join(self) -> None:
+        self._thread.join(timeout=10)
 
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> str:
         """The first line (from now on) that satisfies `predicate`; fails at the deadline or at EOF."""

@@ -28,6 +28,9 @@ def up(
     speed: float = typer.Option(1.0, "--speed", min=0.001, help="Simulated seconds per wall-clock second."),
     nodes: int = typer.Option(0, "--nodes", min=0, help="Worker nodes to add."),
     pods_per_node: int = typer.Option(0, "--pods-per-node", min=0, help="Running pods per added worker."),
+    bookmark_interval: float = typer.Option(
+        15.0, "--bookmark-interval", min=0.01, hidden=True, help="Seconds between watch bookmarks."
+    ),
 ) -> None:
     """Run the embedded cluster in the foreground until SIGINT or SIGTERM."""
     config = SimConfig(
@@ -38,6 +41,7 @@ def up(
         speed=speed,
         nodes=nodes,
         pods_per_node=pods_per_node,
+        bookmark_interval=bookmark_interval,
     )
     try:
         prepared = prepare(config)

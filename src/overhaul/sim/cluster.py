@@ -32,7 +32,12 @@ from overhaul.sim.resources import ResourceRegistry, ResourceType, crd_resource_
 from overhaul.sim.schemas import SchemaSet, load_schemas
 from overhaul.sim.selectors import FieldSelector, LabelSelector
 from overhaul.sim.store import StorageKey, Store, Stored, TooOldError, Watcher, WatchEvent
-from overhaul.sim.validation import strict_error_message, unknown_fields, warn_fields_header
+from overhaul.sim.validation import (
+    drop_fields,
+    strict_error_message,
+    unknown_fields,
+    warn_fields_header,
+)
 
 JSONDict = dict[str, Any]
 
@@ -152,9 +157,15 @@ class Cluster:
         self._draining = False
         self._namespaces_to_empty: set[str] = set()
         self.registry_generation = 0  # bumps when CRDs change what is served (discovery caches)
+        # What /version reports; the control plane's static pods replace it (see controlplane.py).
+        self.version_source: Callable[[], str] | None = None
         self.store.listeners.append(self._on_change)
         for ns in SYSTEM_NAMESPACES:
             self.load({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+    def served_version(self) -> str:
+        """The gitVersion a client gets from /version (the apiserver it reached behind the LB)."""
+        return self.version_source() if self.version_source is not None else self.version
 
     # ----- helpers -------------------------------------------------------------------------
 
@@ -260,8 +271,6 @@ class Cluster:
         return obj
 
     def _validate_fields(self, rt: ResourceType, obj: JSONDict, opts: WriteOptions) -> None:
-        if opts.field_validation == "Ignore":
-            return
         if rt.crd_schema is not None:
             root: JSONDict | None = rt.crd_schema
         else:
@@ -274,7 +283,9 @@ class Cluster:
             return
         if opts.field_validation == "Strict":
             raise errors.bad_request(strict_error_message(rt.kind, rt.version, unknown, not rt.is_custom))
-        opts.warnings.extend(warn_fields_header(unknown))
+        if opts.field_validation == "Warn":
+            opts.warnings.extend(warn_fields_header(unknown))
+        drop_fields(obj, unknown)  # decoding (or pruning) drops what the type does not declare
 
     def _check_namespace(self, rt: ResourceType, namespace: str | None, obj: JSONDict) -> str | None:
         meta = obj.setdefault("metadata", {})
@@ -536,6 +547,30 @@ class Cluster:
         self._drain()
         return stored_new
 
+    def bind_pod(self, namespace: str, name: str, node: str, manager: str = "default-scheduler") -> Stored:
+        """What pods/binding does: sets spec.nodeName and PodScheduled=True in one write."""
+        rt = self.registry.get("", "v1", "pods")
+        assert rt is not None
+        current = self._require(rt, namespace, name)
+        obj = current.obj
+        spec, meta = obj.get("spec") or {}, obj["metadata"]
+        if spec.get("nodeName"):
+            raise errors.conflict(
+                "", "pods", name, f'pod {name} is already assigned to node "{spec["nodeName"]}"'
+            )
+        if meta.get("deletionTimestamp"):
+            why = f"pod {name} is being deleted, cannot be assigned to a host"
+            raise errors.conflict("", "pods", name, why)
+        status = dict(obj.get("status") or {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        scheduled = {"type": "PodScheduled", "status": "True", "lastProbeTime": None}
+        conditions.append({**scheduled, "lastTransitionTime": self.now()})
+        status["conditions"] = conditions
+        new = {**obj, "metadata": dict(meta), "spec": {**spec, "nodeName": node}, "status": status}
+        stored = self.store.put(rt.key, new)
+        self._drain()
+        return stored
+
     # ----- deletion -----------------------------------------------------------------------
 
     def _graceful_pending(self, rt: ResourceType, obj: JSONDict) -> bool:
@@ -574,17 +609,19 @@ class Cluster:
         if gk == ("", "Namespace"):
             return self._delete_namespace(rt, obj)
         grace = self._grace_period(rt, obj, options)
-        finalizers = list(new_meta.get("finalizers") or [])
-        if (
-            options.propagation_policy == "Orphan"
-            and "orphan" not in finalizers
-            and rt.has_status is not None
-        ):
-            self._orphan_dependents(new_meta.get("uid"))
-        if grace > 0 or finalizers:
+        # The garbage collector carries out Orphan and Foreground through these finalizers.
+        before = list(new_meta.get("finalizers") or [])
+        finalizers = gc_finalizers(gk, before, options.propagation_policy)
+        if finalizers:
+            new_meta["finalizers"] = finalizers
+        else:
+            new_meta.pop("finalizers", None)
+        if grace > 0 or finalizers or before:
             already = new_meta.get("deletionTimestamp")
             if already and (grace == 0 or grace >= int(new_meta.get("deletionGracePeriodSeconds") or 0)):
-                return current
+                if finalizers == before:
+                    return current
+                return self._store_update(rt, obj)  # a later delete changed the policy
             new_meta["deletionTimestamp"] = rfc3339(self.clock.now() + timedelta(seconds=grace))
             new_meta["deletionGracePeriodSeconds"] = grace
             if grace == 0 and not finalizers:
@@ -644,21 +681,6 @@ class Cluster:
                 if err.code != 404:
                     raise
         return out
-
-    def _orphan_dependents(self, owner_uid: str | None) -> None:
-        if not owner_uid:
-            return
-        for key, col in list(self.store.collections.items()):
-            for stored in list(col.items.values()):
-                refs = stored.obj["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == owner_uid for r in refs):
-                    obj = copy.deepcopy(stored.obj)
-                    kept = [r for r in refs if r.get("uid") != owner_uid]
-                    if kept:
-                        obj["metadata"]["ownerReferences"] = kept
-                    else:
-                        obj["metadata"].pop("ownerReferences", None)
-                    self.store.put(key, obj)
 
     # ----- namespaces ---------------------------------------------------------------------
 
@@ -797,6 +819,23 @@ class Cluster:
         stored = self.store.put(rt.key, obj)
         self._after_write(rt, stored)
         return stored
+
+
+def gc_finalizers(gk: tuple[str, str], finalizers: list[str], policy: str | None) -> list[str]:
+    """The finalizers after a delete with `policy` (the apiserver's deletionFinalizersForGarbageCollection):
+    Orphan adds `orphan`, Foreground `foregroundDeletion`, Background neither; without a policy a
+    finalizer set by an earlier delete stays, and batch/v1 Jobs orphan by default."""
+    kept = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")]
+    if policy is None:
+        if "orphan" in finalizers or (gk == ("batch", "Job") and "foregroundDeletion" not in finalizers):
+            policy = "Orphan"
+        elif "foregroundDeletion" in finalizers:
+            policy = "Foreground"
+    if policy == "Orphan":
+        kept.append("orphan")
+    elif policy == "Foreground":
+        kept.append("foregroundDeletion")
+    return kept
 
 
 def _patch_rv(body: Any) -> Any:

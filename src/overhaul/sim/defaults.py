@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Callable
 from typing import Any
@@ -143,7 +144,23 @@ def job(obj: JSONDict) -> None:
     template = spec.get("template")
     if isinstance(template, dict):
         template.setdefault("spec", {}).setdefault("restartPolicy", "Never")
+        _job_selector(obj, spec, template)
     _template(obj)
+
+
+def _job_selector(obj: JSONDict, spec: JSONDict, template: JSONDict) -> None:
+    """Without manualSelector the apiserver selects the Job's pods by its uid and labels the template
+    (generateSelectorIfNeeded); a Job without labels takes the template's (SetDefaults_Job)."""
+    meta = obj.get("metadata") or {}
+    uid, name = meta.get("uid"), meta.get("name")
+    if spec.get("manualSelector") is not True and uid and name:
+        labels = template.setdefault("metadata", {}).setdefault("labels", {})
+        for prefix in ("batch.kubernetes.io/", ""):
+            labels.setdefault(f"{prefix}controller-uid", uid)
+            labels.setdefault(f"{prefix}job-name", name)
+        spec.setdefault("selector", {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}})
+    if not meta.get("labels") and (template.get("metadata") or {}).get("labels"):
+        meta["labels"] = dict(template["metadata"]["labels"])
 
 
 class ServiceIPs:
@@ -185,6 +202,13 @@ def namespace(obj: JSONDict) -> None:
 
 def secret(obj: JSONDict) -> None:
     obj.setdefault("type", "Opaque")
+    # stringData is write-only: decoding folds it into data (base64), overriding the same keys.
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") or {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
 
 
 def pdb(obj: JSONDict) -> None:
@@ -211,4 +235,5 @@ ON_UPDATE: dict[tuple[str, str], Callable[[JSONDict], None]] = {
     ("apps", "DaemonSet"): daemonset,
     ("batch", "Job"): job,
     ("", "Pod"): pod,
+    ("", "Secret"): secret,
 }

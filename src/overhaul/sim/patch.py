@@ -65,9 +65,19 @@ def json_patch(target: Any, operations: Any) -> Any:
         raise PatchError(
             f"json: cannot unmarshal {_json_kind(operations)} into Go value of type jsonpatch.Patch"
         )
+    # Both are cloned so the result shares nothing with the inputs ("add" inserts values as is).
+    # Operations apply one at a time so that a failing `test` can be named as the apiserver's
+    # json-patch library names it (python-json-patch's message shows Python types).
+    doc = _clone(target)
     try:
-        # Both are cloned so the result shares nothing with the inputs ("add" inserts values as is).
-        return jsonpatch.apply_patch(_clone(target), _clone(operations), in_place=True)
+        for op in _clone(operations):
+            try:
+                doc = jsonpatch.apply_patch(doc, [op], in_place=True)
+            except jsonpatch.JsonPatchTestFailed:
+                raise PatchError(f"testing value {op.get('path', '')} failed: test failed") from None
+        return doc
+    except PatchError:
+        raise
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as err:
         raise PatchError(str(err)) from None
     except (TypeError, KeyError, IndexError, ValueError) as err:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import os
+import signal
 import socket
 import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ from typing import Any
 import uvicorn
 import yaml
 
-from overhaul.sim.api.app import SimApi, new_token
+from overhaul.sim.api.app import SimApi, json_response, new_token
 from overhaul.sim.scenarios import ScenarioOptions, load_scenario
 from overhaul.sim.tls import make_serving_cert
 from overhaul.sim.world import SimSettings, World
@@ -35,6 +39,7 @@ class SimConfig:
     speed: float = 1.0
     nodes: int = 0
     pods_per_node: int = 0
+    bookmark_interval: float = 15.0  # seconds between watch bookmarks (shorter in tests)
 
 
 def kubeconfig(server: str, token: str, ca_pem: bytes) -> dict[str, Any]:
@@ -75,6 +80,26 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that SIGINT and SIGTERM end `run()` normally (exit status 0).
+
+    uvicorn re-raises the signal it caught once it has shut down, which would make the process
+    die of SIGTERM (or raise KeyboardInterrupt) after a clean stop.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers can only be set from the main thread
+            return
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
 @dataclass
 class PreparedServer:
     """A bound socket, a loaded cluster and its kubeconfig: ready to serve."""
@@ -104,7 +129,7 @@ class PreparedServer:
             loop="uvloop",
             http="httptools",
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         try:
             server.run(sockets=[self.sock])
         finally:
@@ -124,7 +149,16 @@ def prepare(config: SimConfig) -> PreparedServer:
         objects = load_scenario(cluster, config.scenario, opts)
         token = new_token()
         server = f"https://127.0.0.1:{port}"
-        api = SimApi(cluster, token, server_address=f"127.0.0.1:{port}", background=[world.manager.run])
+        api = SimApi(
+            cluster,
+            token,
+            server_address=f"127.0.0.1:{port}",
+            bookmark_interval=config.bookmark_interval,
+            background=[world.manager.run],
+        )
+        api.extra_routes["/debug/overhaul/violations"] = lambda _request: json_response(
+            {"violations": world.monitor.violations}
+        )
         tls = make_serving_cert()
         cert_file, key_file = tls.write(Path(tmpdir.name))
         path = config.kubeconfig_out or Path(tempfile.gettempdir()) / f"overhaul-sim-{port}.kubeconfig"

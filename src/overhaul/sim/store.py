@@ -55,7 +55,7 @@ def matches(obj: JSONDict, labels: LabelSelector | None, fields: FieldSelector |
     return fields is None or fields.matches(obj)
 
 
-@dataclass
+@dataclass(eq=False)  # identity equality and hash: watchers live in a set
 class Watcher:
     """A watch on one resource: events are queued for the HTTP stream that reads them."""
 

@@ -11,7 +11,6 @@ from overhaul.sim.cluster import (
     PATCH_MERGE,
     PATCH_STRATEGIC,
     Cluster,
-    DeleteOptions,
     WriteOptions,
 )
 from overhaul.sim.patch import PatchError, json_merge_patch, json_patch
@@ -111,20 +110,6 @@ def scale_update(
 
 def _success(code: int) -> JSONDict:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}
-
-
-def evict(cluster: Cluster, rt: ResourceType, namespace: str, name: str, body: Any, manager: str) -> JSONDict:
-    """POST pods/NAME/eviction: deletes the pod through the eviction rules."""
-    if not isinstance(body, dict) or body.get("kind") not in (None, "Eviction"):
-        raise errors.bad_request("the body of the request must be an Eviction")
-    body_name = (body.get("metadata") or {}).get("name")
-    if body_name and body_name != name:
-        raise errors.bad_request(f"name in URL does not match name in Eviction object: {name} vs {body_name}")
-    cluster.get(rt, namespace, name)
-    opts = body.get("deleteOptions") or {}
-    options = DeleteOptions.from_body(opts, None, None)
-    cluster.delete(rt, namespace, name, options, manager)
-    return _success(201)
 
 
 def bind_pod(cluster: Cluster, namespace: str, name: str, body: Any, manager: str) -> JSONDict:

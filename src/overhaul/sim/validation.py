@@ -59,6 +59,40 @@ def unknown_fields(
     return out
 
 
+def drop_fields(obj: JSONDict, paths: list[str]) -> None:
+    """Removes the fields at `paths` (as `unknown_fields` reports them) from `obj`, in place.
+
+    What the apiserver stores without them: decoding into a Go struct drops unknown fields, and a
+    custom resource's structural schema prunes them, under `Warn` and `Ignore` alike.
+    """
+    for path in paths:
+        _drop(obj, path)
+
+
+def _drop(node: Any, path: str) -> None:
+    while path:
+        if isinstance(node, dict) and path.startswith("."):
+            rest = path[1:]
+            # Keys may hold dots themselves: take the longest key the path continues from.
+            key = max(
+                (k for k in node if rest == k or rest.startswith((k + ".", k + "["))), key=len, default=None
+            )
+            if key is None:
+                return
+            if rest == key:
+                del node[key]
+                return
+            node, path = node[key], rest[len(key) :]
+        elif isinstance(node, list) and path.startswith("["):
+            end = path.find("]")
+            index = int(path[1:end]) if end > 1 and path[1:end].isdigit() else -1
+            if not 0 <= index < len(node):
+                return
+            node, path = node[index], path[end + 1 :]
+        else:
+            return
+
+
 def _resolve(schema: JSONDict, schemas: SchemaSet | None) -> tuple[JSONDict | None, bool]:
     """Follows `$ref`s and single-element `allOf`s: (schema, whether a `$ref` was followed).
 

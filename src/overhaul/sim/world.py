@@ -6,7 +6,18 @@ from dataclasses import dataclass, field
 
 from overhaul.sim.clock import Clock
 from overhaul.sim.cluster import Cluster
+from overhaul.sim.controllers.daemonset import DaemonSetController
+from overhaul.sim.controllers.deployment import DeploymentController
+from overhaul.sim.controllers.disruption import DisruptionController
+from overhaul.sim.controllers.endpoints import EndpointsController
+from overhaul.sim.controllers.garbage import GarbageCollector
+from overhaul.sim.controllers.job import JobController
+from overhaul.sim.controllers.kubelet import KubeletController
+from overhaul.sim.controllers.replicaset import ReplicaSetController
 from overhaul.sim.controllers.runtime import Controller, ControllerManager
+from overhaul.sim.controllers.scheduler import SchedulerController
+from overhaul.sim.controllers.statefulset import StatefulSetController
+from overhaul.sim.invariants import PdbMonitor
 
 
 @dataclass
@@ -28,9 +39,24 @@ class World:
     def __init__(self, settings: SimSettings | None = None, clock: Clock | None = None) -> None:
         self.settings = settings or SimSettings()
         self.cluster = Cluster(version=self.settings.version, clock=clock or Clock(self.settings.speed))
+        self.monitor = PdbMonitor(self.cluster.store, self.cluster.clock)
+        self.cluster.store.listeners.append(self.monitor.on_event)
         self.manager = ControllerManager(self.cluster)
         for controller in self._controllers():
             self.manager.add(controller)
 
     def _controllers(self) -> list[Controller]:
-        return []
+        return [
+            DisruptionController(self.cluster),
+            # Workloads: ReplicaSets before Deployments, so that pods follow a scale-down before the
+            # next Deployment sync looks (the order in which one simulation step runs them).
+            ReplicaSetController(self.cluster),
+            DeploymentController(self.cluster),
+            StatefulSetController(self.cluster),
+            DaemonSetController(self.cluster),
+            JobController(self.cluster),
+            GarbageCollector(self.cluster),
+            EndpointsController(self.cluster),
+            SchedulerController(self.cluster),
+            KubeletController(self.cluster, self.settings),
+        ]

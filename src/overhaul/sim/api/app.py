@@ -28,6 +28,7 @@ from overhaul.sim.api import discovery
 from overhaul.sim.api.metrics import ApiMetrics, client_of
 from overhaul.sim.api.routing import GroupPath, ResourcePath, parse_api_path
 from overhaul.sim.cluster import Cluster, DeleteOptions, WriteOptions
+from overhaul.sim.eviction import evict
 from overhaul.sim.metadata import manager_from_user_agent
 from overhaul.sim.openapi import openapi_document, openapi_index
 from overhaul.sim.resources import ResourceType
@@ -39,12 +40,13 @@ from overhaul.sim.selectors import (
     parse_label_selector,
 )
 from overhaul.sim.store import Stored, WatchEvent
-from overhaul.sim.subresources import bind_pod, evict, get_scale, scale_update
+from overhaul.sim.subresources import bind_pod, get_scale, scale_update
 
 JSONDict = dict[str, Any]
 JSON = "application/json"
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 DEFAULT_WATCH_TIMEOUT = 1800.0
+UNDECODED_MEDIA_TYPES = ("application/vnd.kubernetes.protobuf", "application/cbor")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -171,7 +173,7 @@ class SimApi:
 
     def _fixed_get(self, path: str) -> Response | None:
         if path == "/version":
-            return json_response(discovery.version_info(self.cluster.version, self.build_date))
+            return json_response(discovery.version_info(self.cluster.served_version(), self.build_date))
         if path.startswith(("/healthz", "/livez", "/readyz")):
             return Response(b"ok", media_type="text/plain")
         if path == "/metrics":
@@ -257,10 +259,13 @@ class SimApi:
             info.verb = "POST"
             body = await _read_body(request)
             if rp.name is None:
-                stored = cluster.create(rt, ns, body, self._write_options(request))
-                return self._object_response(rt, stored, 201, request)
+                opts = self._write_options(request)
+                stored = cluster.create(rt, ns, body, opts)
+                return self._object_response(rt, stored, 201, request, opts)
             if rp.subresource == "eviction":
-                return json_response(evict(cluster, rt, ns or "", rp.name, body, self._manager(request)), 201)
+                return json_response(
+                    evict(cluster, rt, ns or "", rp.name, body, self._manager(request), info.dry_run), 201
+                )
             if rp.subresource == "binding":
                 return json_response(bind_pod(cluster, ns or "", rp.name, body, self._manager(request)), 201)
             raise errors.method_not_supported(rt.group, rt.plural, "create")
@@ -540,6 +545,16 @@ async def _read_body(request: Request, allow_empty: bool = False) -> Any:
             return None
         raise errors.bad_request("the request body is empty")
     content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip() in UNDECODED_MEDIA_TYPES:
+        # Said as the apiserver says it of a media type it cannot read (not "invalid JSON"); on a
+        # 415 client-go falls back from CBOR to JSON, but not from protobuf (kubectl >= 1.32's
+        # typed requests, e.g. `kubectl create configmap`).
+        raise errors.ApiError(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json, application/yaml",
+        )
     try:
         if "yaml" in content_type:
             return yaml.safe_load(raw)

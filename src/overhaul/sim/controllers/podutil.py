@@ -132,3 +132,142 @@ def pod_from_template(
         "metadata": pod_meta,
         "spec": copy.deepcopy(template.get("spec") or {}),
     }
+
+
+# ----- shared by the workload controllers ---------------------------------------------------
+
+POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+
+
+def scaled_value(value: Any, total: int, round_up: bool) -> int:
+    """An IntOrString against `total`: ints as they are, "N%" rounded up or down (intstr)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value or "0").strip()
+    if text.endswith("%"):
+        pct = int(text[:-1] or 0)
+        whole, rest = divmod(pct * total, 100)
+        return whole + (1 if round_up and rest else 0)
+    return int(text)
+
+
+def replicas_of(obj: JSONDict, default: int = 1) -> int:
+    value = (obj.get("spec") or {}).get("replicas")
+    return default if value is None else int(value)
+
+
+def is_running_and_ready(pod: JSONDict) -> bool:
+    return (pod.get("status") or {}).get("phase") == "Running" and is_ready(pod)
+
+
+def target_node(pod: JSONDict) -> str:
+    """The node a pod runs on, or is pinned to by a `metadata.name` node-affinity term (DaemonSet pods)."""
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return str(spec["nodeName"])
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
+    for term in required.get("nodeSelectorTerms") or []:
+        for req in term.get("matchFields") or []:
+            values = req.get("values") or []
+            if req.get("key") == "metadata.name" and req.get("operator") == "In" and len(values) == 1:
+                return str(values[0])
+    return ""
+
+
+def restart_count(pod: JSONDict) -> int:
+    return sum(
+        int(c.get("restartCount") or 0) for c in (pod.get("status") or {}).get("containerStatuses") or []
+    )
+
+
+def deletion_cost(pod: JSONDict) -> int:
+    try:
+        return int((meta(pod).get("annotations") or {}).get(POD_DELETION_COST, 0))
+    except ValueError:
+        return 0
+
+
+_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def deletion_order(pods: list[JSONDict], on_node: dict[str, int] | None = None) -> list[JSONDict]:
+    """Pods in the order a controller deletes them when scaling down (controller.ActivePodsWithRanks):
+    unscheduled, pending, not ready, cheaper, doubled up on a node, ready for less time, more restarts,
+    newer first."""
+    on_node = on_node or {}
+
+    def key(pod: JSONDict) -> tuple[Any, ...]:
+        node = (pod.get("spec") or {}).get("nodeName") or ""
+        since = ready_since(pod)
+        return (
+            bool(node),
+            _PHASE_RANK.get(str((pod.get("status") or {}).get("phase")), 3),
+            is_ready(pod),
+            deletion_cost(pod),
+            -on_node.get(node, 0) if node else 0,
+            # Ready for less time first; an unknown ready time counts as the newest.
+            -(since.timestamp() if since is not None else float("inf")),
+            -restart_count(pod),
+            # Newer first: the creation timestamp sorts as text (RFC 3339), so negate by ordering below.
+            _Reverse(str(meta(pod).get("creationTimestamp") or "")),
+        )
+
+    return sorted(pods, key=key)
+
+
+class _Reverse:
+    """Sorts strings in reverse inside a tuple key."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __lt__(self, other: _Reverse) -> bool:
+        return self.text > other.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reverse) and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def set_controller_ref(obj: JSONDict, owner: JSONDict) -> JSONDict:
+    """A copy of `obj` with `owner` as its controller (adoption)."""
+    new = copy.deepcopy(obj)
+    refs = [r for r in meta(new).get("ownerReferences") or [] if r.get("uid") != meta(owner)["uid"]]
+    new["metadata"]["ownerReferences"] = [*refs, owner_reference(owner)]
+    return new
+
+
+def without_owner(obj: JSONDict, owner_uid: str) -> JSONDict:
+    """A copy of `obj` without its references to `owner_uid` (release, orphaning)."""
+    new = copy.deepcopy(obj)
+    refs = [r for r in meta(new).get("ownerReferences") or [] if r.get("uid") != owner_uid]
+    if refs:
+        new["metadata"]["ownerReferences"] = refs
+    else:
+        new["metadata"].pop("ownerReferences", None)
+    return new
+
+
+def pod_phase(pod: JSONDict) -> str:
+    return str((pod.get("status") or {}).get("phase") or "")
+
+
+def omit_zero(status: JSONDict, *fields: str) -> JSONDict:
+    """Drops int fields that are 0, as Go's `omitempty` does when the API serializes a status."""
+    for name in fields:
+        if not status.get(name):
+            status.pop(name, None)
+    return status
+
+
+def namespace_terminating(details: JSONDict | None) -> bool:
+    """An ApiError's details say the namespace is being deleted (creates there fail until it is gone)."""
+    return any(c.get("reason") == "NamespaceTerminating" for c in (details or {}).get("causes") or [])

@@ -30,6 +30,7 @@ log = logging.getLogger("overhaul.sim.controllers")
 
 CONFLICT_RETRY_SECONDS = 0.05
 ERROR_RETRY_SECONDS = 1.0
+MIN_REQUEUE_SECONDS = 0.001
 
 
 class Controller:
@@ -97,7 +98,8 @@ class ControllerManager:
 
     def after(self, controller: Controller, item: Hashable, sim_seconds: float) -> None:
         """Looks at `item` again once `sim_seconds` of simulated time have passed."""
-        due = self.cluster.clock.now().timestamp() + max(0.0, sim_seconds)
+        # A floor keeps a controller that asks "again now" from spinning at one virtual instant.
+        due = self.cluster.clock.now().timestamp() + max(MIN_REQUEUE_SECONDS, sim_seconds)
         heapq.heappush(self._timers, (due, next(self._seq), controller.name, item))
         if self._wakeup is not None:
             self._wakeup.set()

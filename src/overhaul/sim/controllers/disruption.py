@@ -1,0 +1,173 @@
+"""The disruption controller: keeps every PodDisruptionBudget's status current."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from datetime import datetime
+from typing import Any
+
+from overhaul.sim import disruption
+from overhaul.sim.controllers.events import record_event
+from overhaul.sim.controllers.podutil import controller_ref
+from overhaul.sim.controllers.runtime import Controller
+from overhaul.sim.selectors import LabelSelector
+from overhaul.sim.store import StorageKey, WatchEvent
+
+JSONDict = dict[str, Any]
+PDBS: StorageKey = ("policy", "poddisruptionbudgets")
+PODS: StorageKey = ("", "pods")
+SCALED: tuple[StorageKey, ...] = (("apps", "replicasets"), ("apps", "deployments"), ("apps", "statefulsets"))
+MANAGER = "kube-controller-manager"
+
+
+class DisruptionController(Controller):
+    name = "disruption"
+    watches = (PDBS, PODS, *SCALED)
+
+    def __init__(self, cluster: Any) -> None:
+        super().__init__(cluster)
+        # namespace → PDB name → selector: which PDBs a pod change concerns, without listing PDBs.
+        self._selectors: dict[str, dict[str, LabelSelector]] = {}
+
+    def initial_items(self) -> Iterable[Hashable]:
+        for stored in self.cluster.store.collection(PDBS).items.values():
+            self._remember(stored.obj)
+            meta = stored.obj["metadata"]
+            yield (meta["namespace"], meta["name"])
+
+    def _remember(self, pdb: JSONDict) -> None:
+        meta = pdb["metadata"]
+        self._selectors.setdefault(meta["namespace"], {})[meta["name"]] = disruption.pdb_selector(pdb)
+
+    def enqueue_for(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
+        obj = event.stored.obj
+        meta = obj["metadata"]
+        ns = meta.get("namespace", "")
+        if key == PDBS:
+            if event.type == "DELETED":
+                self._selectors.get(ns, {}).pop(meta["name"], None)
+                return ()
+            self._remember(obj)
+            return ((ns, meta["name"]),)
+        selectors = self._selectors.get(ns)
+        if not selectors:
+            return ()
+        if key != PODS:
+            return [(ns, name) for name in selectors]  # a controller's scale changed
+        labels = meta.get("labels") or {}
+        old_labels = ((event.old or {}).get("metadata") or {}).get("labels") or {}
+        return [
+            (ns, name) for name, sel in selectors.items() if sel.matches(labels) or sel.matches(old_labels)
+        ]
+
+    def reconcile(self, item: Hashable) -> float | None:
+        assert isinstance(item, tuple)
+        ns, name = item
+        rt = self.cluster.registry.get("policy", "v1", "poddisruptionbudgets")
+        stored = self.cluster.store.get(PDBS, ns, name)
+        if rt is None or stored is None:
+            return None
+        pdb = stored.obj
+        now = self.cluster.clock.now()
+        now_text = self.cluster.now()
+        selector = disruption.pdb_selector(pdb)
+        pods = [s.obj for s in self.cluster.store.list(PODS, ns, selector)[0]]
+        status = dict(pdb.get("status") or {})
+        generation = int(pdb["metadata"].get("generation", 1))
+        try:
+            scale_of, unmanaged = self._scales(pods) if disruption.needs_scale(pdb) else ({}, [])
+            expected, desired = disruption.desired_and_expected(pdb, pods, scale_of, unmanaged)
+        except LookupError as err:
+            # failSafe: no disruptions when the budget cannot be computed.
+            record_event(
+                self.cluster,
+                pdb,
+                "CalculateExpectedPodCountFailed",
+                f"Failed to calculate the number of expected pods: {err}",
+                "controllermanager",
+                "Warning",
+            )
+            status["disruptionsAllowed"] = 0
+            status["conditions"] = disruption.set_condition(
+                status.get("conditions") or [],
+                "DisruptionAllowed",
+                "False",
+                "SyncFailed",
+                str(err),
+                int(status.get("observedGeneration", 0)),
+                now_text,
+            )
+            self.cluster.write_status(rt, stored, status, MANAGER)
+            return 30.0
+        budget = disruption.compute_budget(pdb, pods, expected, desired, now)
+        new_status: JSONDict = {
+            "currentHealthy": budget.current_healthy,
+            "desiredHealthy": budget.desired_healthy,
+            "disruptionsAllowed": budget.disruptions_allowed,
+            "expectedPods": budget.expected_pods,
+            "observedGeneration": generation,
+        }
+        if budget.disrupted_pods:
+            new_status["disruptedPods"] = budget.disrupted_pods
+        new_status["conditions"] = disruption.allowed_condition(
+            budget.disruptions_allowed, generation, now_text, status.get("conditions") or []
+        )
+        if _same(status, new_status):
+            return _recheck(budget, now)
+        self.cluster.write_status(rt, stored, new_status, MANAGER)
+        return _recheck(budget, now)
+
+    def _scales(self, pods: list[JSONDict]) -> tuple[dict[str, int], list[str]]:
+        """Controller uid → scale for the pods' controllers (getExpectedScale)."""
+        scale_of: dict[str, int] = {}
+        unmanaged: list[str] = []
+        store = self.cluster.store
+        for pod in pods:
+            meta = pod["metadata"]
+            ref = controller_ref(pod)
+            if ref is None:
+                unmanaged.append(meta["name"])
+                continue
+            if ref.get("uid") in scale_of:
+                continue
+            uid, scale = self._controller_scale(ref, meta["namespace"], store)
+            scale_of[uid] = scale
+        return scale_of, unmanaged
+
+    def _controller_scale(self, ref: JSONDict, ns: str, store: Any) -> tuple[str, int]:
+        kind = ref.get("kind")
+        if kind == "ReplicaSet":
+            rs = store.get(("apps", "replicasets"), ns, ref.get("name"))
+            if rs is not None and rs.obj["metadata"].get("uid") == ref.get("uid"):
+                owner = controller_ref(rs.obj)
+                if owner is not None and owner.get("kind") == "Deployment":
+                    dep = store.get(("apps", "deployments"), ns, owner.get("name"))
+                    if dep is not None and dep.obj["metadata"].get("uid") == owner.get("uid"):
+                        return str(owner["uid"]), int((dep.obj.get("spec") or {}).get("replicas", 1))
+                    raise LookupError(f'found no controllers for pod "{ref.get("name")}"')
+                return str(ref["uid"]), int((rs.obj.get("spec") or {}).get("replicas", 1))
+        group = str(ref.get("apiVersion", "")).rpartition("/")[0]
+        for rt in self.cluster.registry:
+            if rt.kind == kind and rt.group == group and "scale" in rt.subresources:
+                found = store.get(rt.key, ns if rt.namespaced else None, ref.get("name"))
+                if found is not None and found.obj["metadata"].get("uid") == ref.get("uid"):
+                    return str(ref["uid"]), int((found.obj.get("spec") or {}).get("replicas", 1))
+        raise LookupError(f'found no controllers for pod "{ref.get("name")}"')
+
+
+def _same(old: JSONDict, new: JSONDict) -> bool:
+    keys = ("currentHealthy", "desiredHealthy", "disruptionsAllowed", "expectedPods", "observedGeneration")
+    if any(old.get(k) != new.get(k) for k in keys):
+        return False
+    if (old.get("disruptedPods") or {}) != (new.get("disruptedPods") or {}):
+        return False
+    return [(c.get("type"), c.get("status"), c.get("reason")) for c in old.get("conditions") or []] == [
+        (c.get("type"), c.get("status"), c.get("reason")) for c in new.get("conditions") or []
+    ]
+
+
+def _recheck(budget: disruption.Budget, now: datetime) -> float | None:
+    if budget.recheck_at is None:
+        return None
+    # Just past the expiry, so that the entry has expired when it is looked at again.
+    return max(0.0, (budget.recheck_at - now).total_seconds()) + 0.001

@@ -1,0 +1,191 @@
+"""The ReplicaSet controller (pkg/controller/replicaset): keeps `replicas` pods from the template,
+adopts matching orphans, deletes the least useful pods first, and reports status.
+
+Status comes from per-owner counts kept by the pod index, so a kubelet marking one pod Ready
+costs O(1) here, not a pass over the ReplicaSet's pods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from overhaul.sim.clock import rfc3339
+from overhaul.sim.controllers.podutil import (
+    controller_ref,
+    deletion_order,
+    is_active,
+    is_ready,
+    is_terminating,
+    meta,
+    pod_from_template,
+    ready_since,
+    replicas_of,
+)
+from overhaul.sim.controllers.workload import BURST, PODS, Item, WorkloadController
+from overhaul.sim.errors import ApiError
+from overhaul.sim.store import StorageKey, WatchEvent
+
+JSONDict = dict[str, Any]
+REPLICASETS: StorageKey = ("apps", "replicasets")
+
+ACTIVE, READY, LABELED = 1, 2, 4
+
+
+def _template_labels(rs: JSONDict) -> dict[str, str]:
+    return dict((((rs.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {})
+
+
+class ReplicaSetController(WorkloadController):
+    name = "replicaset"
+    own_key = REPLICASETS
+    own_kind = "ReplicaSet"
+    watches = (REPLICASETS, PODS)
+
+    def tally(self, pod: JSONDict) -> int:
+        if not is_active(pod):
+            return 0
+        flags = ACTIVE
+        if is_ready(pod):
+            flags |= READY
+        ref = controller_ref(pod)
+        owner = (
+            self.get(REPLICASETS, str(meta(pod).get("namespace") or ""), str(ref["name"])) if ref else None
+        )
+        if owner is not None and ref is not None and meta(owner.obj).get("uid") == ref.get("uid"):
+            labels = meta(pod).get("labels") or {}
+            if all(labels.get(k) == v for k, v in _template_labels(owner.obj).items()):
+                flags |= LABELED
+        return flags
+
+    def own_changed(self, event: WatchEvent) -> Iterable[Item]:
+        items = list(super().own_changed(event))
+        old = event.old
+        if event.type == "ADDED" or (
+            old is not None and _template_labels(old) != _template_labels(event.stored.obj)
+        ):
+            # Pods seen before their ReplicaSet, or a new template: "fully labeled" must be recounted.
+            self.children.recount(str(meta(event.stored.obj)["uid"]))
+        return items
+
+    def reconcile(self, item: Hashable) -> float | None:
+        assert isinstance(item, tuple)
+        ns, name = item
+        stored = self.get(REPLICASETS, ns, name)
+        if stored is None:
+            return None
+        rs = stored.obj
+        uid = str(meta(rs)["uid"])
+        self.claim(rs, self.selectors.get(ns, {}).get(name))
+        again: float | None = None
+        failure: str | None = None
+        if not is_terminating(rs):
+            try:
+                again = self._manage(rs, uid)
+            except ApiError as err:
+                if err.code in (404, 409):
+                    raise
+                failure = err.message
+                again = 1.0
+        stored = self.get(REPLICASETS, ns, name)
+        if stored is None:
+            return None
+        status, available_at = self._status(stored.obj, uid, failure)
+        if status != stored.obj.get("status"):
+            self.write_status(REPLICASETS, stored, status)
+        if available_at is not None:
+            wait = max(0.0, available_at)
+            again = wait if again is None else min(again, wait)
+        return again
+
+    def _manage(self, rs: JSONDict, uid: str) -> float | None:
+        want = replicas_of(rs)
+        have = self.children.count(uid, ACTIVE)
+        ns = str(meta(rs).get("namespace") or "")
+        if have < want:
+            n = min(want - have, BURST)
+            template = (rs.get("spec") or {}).get("template") or {}
+            for _ in range(n):
+                self.create(PODS, ns, pod_from_template(template, rs, ns))
+            return 0.0 if want - have > n else None
+        if have > want:
+            active = [p for p in self.children.owned(uid).values() if is_active(p)]
+            for pod in self._pods_to_delete(rs, active, have - want)[:BURST]:
+                self.delete(PODS, pod)
+            return 0.0 if have - want > BURST else None
+        return None
+
+    def _pods_to_delete(self, rs: JSONDict, active: list[JSONDict], n: int) -> list[JSONDict]:
+        # Pods of sibling ReplicaSets (same controller) on the same node make a pod "doubled up".
+        on_node: dict[str, int] = {}
+        owner = controller_ref(rs)
+        related = [active]
+        if owner is not None:
+            ns = str(meta(rs).get("namespace") or "")
+            for sibling in self._siblings(ns, str(owner.get("uid"))):
+                if sibling != meta(rs)["uid"]:
+                    related.append([p for p in self.children.owned(sibling).values() if is_active(p)])
+        for group in related:
+            for pod in group:
+                node = (pod.get("spec") or {}).get("nodeName")
+                if node:
+                    on_node[node] = on_node.get(node, 0) + 1
+        return deletion_order(active, on_node)[:n]
+
+    def _siblings(self, ns: str, owner_uid: str) -> list[str]:
+        out = []
+        for name in self.selectors.get(ns, {}):
+            stored = self.get(REPLICASETS, ns, name)
+            ref = controller_ref(stored.obj) if stored is not None else None
+            if stored is not None and ref is not None and ref.get("uid") == owner_uid:
+                out.append(str(meta(stored.obj)["uid"]))
+        return out
+
+    def _status(self, rs: JSONDict, uid: str, failure: str | None) -> tuple[JSONDict, float | None]:
+        """The new status, and in how many seconds a ready pod becomes available (minReadySeconds)."""
+        spec = rs.get("spec") or {}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        ready = self.children.count(uid, READY)
+        available = ready
+        next_at: float | None = None
+        if min_ready > 0 and ready:
+            now = self.cluster.clock.now()
+            available = 0
+            for pod in self.children.owned(uid).values():
+                since = ready_since(pod) if is_active(pod) else None
+                if since is None:
+                    continue
+                remaining = (since + timedelta(seconds=min_ready) - now).total_seconds()
+                if remaining <= 0:
+                    available += 1
+                else:
+                    next_at = remaining if next_at is None else min(next_at, remaining)
+        old = rs.get("status") or {}
+        status: JSONDict = {"replicas": self.children.count(uid, ACTIVE)}
+        for field, value in (
+            ("fullyLabeledReplicas", self.children.count(uid, LABELED)),
+            ("readyReplicas", ready),
+            ("availableReplicas", available),
+            ("observedGeneration", int(meta(rs).get("generation") or 0)),
+        ):
+            if value:
+                status[field] = value
+        conditions = [c for c in old.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+        if failure is not None:
+            previous = next(
+                (c for c in old.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None
+            )
+            conditions.append(
+                {
+                    "type": "ReplicaFailure",
+                    "status": "True",
+                    "lastTransitionTime": (previous or {}).get("lastTransitionTime")
+                    or rfc3339(self.cluster.clock.now()),
+                    "reason": "FailedCreate" if replicas_of(rs) > status["replicas"] else "FailedDelete",
+                    "message": failure,
+                }
+            )
+        if conditions:
+            status["conditions"] = conditions
+        return status, next_at

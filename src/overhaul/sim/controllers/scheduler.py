@@ -1,0 +1,314 @@
+"""The default scheduler: binds pending pods to nodes, or reports why it cannot.
+
+It keeps what every node has allocated in memory, updated from pod and node events (as
+kube-scheduler's cache does), so a decision costs a pass over the nodes, never over the pods.
+Pods that fit nowhere are parked with PodScheduled=False and one FailedScheduling event, and are
+looked at again only when a node changes or a pod frees room on one, at most once a second.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from overhaul.sim.controllers.events import record_event
+from overhaul.sim.controllers.podutil import NODES, PODS, JSONDict, is_finished, is_terminating, meta
+from overhaul.sim.controllers.runtime import Controller
+from overhaul.sim.scheduling import (
+    REASON_PREFILTER_AFFINITY,
+    NodeFacts,
+    PodFacts,
+    Rejection,
+    filter_node,
+    fit_error_message,
+    node_facts,
+    nodes_to_find,
+    pick_node,
+    pod_facts,
+    prefilter_node_names,
+)
+from overhaul.sim.store import StorageKey, WatchEvent
+
+if TYPE_CHECKING:
+    from overhaul.sim.cluster import Cluster
+    from overhaul.sim.store import Stored
+
+SCHEDULER_NAME = "default-scheduler"
+FLUSH = "retry-unschedulable"
+FLUSH_INTERVAL = 1.0  # simulated seconds between retries of parked pods (kube-scheduler's initial backoff)
+
+PodKey = tuple[str, str]
+
+
+@dataclass(slots=True)
+class _Bound:
+    node: str
+    facts: PodFacts
+
+
+class SchedulerController(Controller):
+    name = "scheduler"
+    watches = (PODS, NODES)
+
+    def __init__(self, cluster: Cluster, percentage_of_nodes_to_score: int = 0) -> None:
+        super().__init__(cluster)
+        self.percentage = percentage_of_nodes_to_score
+        self.nodes: dict[str, NodeFacts] = {}
+        self._order: list[NodeFacts] = []
+        self._order_stale = True
+        self._next_start = 0
+        self._bound: dict[PodKey, _Bound] = {}
+        self._owner_nodes: dict[str, Counter[str]] = {}
+        self._owner_zones: dict[str, Counter[str]] = {}
+        self._zones: Counter[str] = Counter()
+        self._parked: dict[PodKey, str] = {}  # unschedulable pods and the message they were given
+        self._dirty_nodes: set[str] = set()
+        self._last_flush = float("-inf")
+
+    # ----- the in-memory cache --------------------------------------------------------------
+
+    def initial_items(self) -> Iterable[Hashable]:
+        for stored in self.cluster.store.collection(NODES).items.values():
+            self._node_changed(stored.obj, None)
+        for stored in list(self.cluster.store.collection(PODS).items.values()):
+            yield from self._pod_changed("ADDED", stored.obj, None)
+
+    def enqueue_for(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
+        obj = event.stored.obj
+        if key == NODES:
+            if event.type == "DELETED":
+                self._node_deleted(str(meta(obj).get("name")))
+            else:
+                self._node_changed(obj, event.old)
+        else:
+            yield from self._pod_changed(event.type, obj, event.old)
+        if self._parked and self._dirty_nodes:
+            yield FLUSH
+
+    def _node_changed(self, obj: JSONDict, old: JSONDict | None) -> None:
+        fresh = node_facts(obj)
+        current = self.nodes.get(fresh.name)
+        if current is None:
+            self.nodes[fresh.name] = fresh
+            self._order_stale = True
+            if fresh.zone is not None:
+                self._zones[fresh.zone] += 1
+            self._count_existing_pods(fresh)
+        else:
+            if current.zone != fresh.zone:
+                if current.zone is not None:
+                    self._zones[current.zone] -= 1
+                if fresh.zone is not None:
+                    self._zones[fresh.zone] += 1
+            current.labels, current.taints = fresh.labels, fresh.taints
+            current.unschedulable, current.allocatable, current.zone = (
+                fresh.unschedulable,
+                fresh.allocatable,
+                fresh.zone,
+            )
+        self._dirty_nodes.add(fresh.name)
+
+    def _count_existing_pods(self, node: NodeFacts) -> None:
+        """Pods may name a node before it exists (or before the scheduler saw it)."""
+        for key in self.cluster.store.collection(PODS).by_node.get(node.name, ()):
+            namespace, _, name = key.partition("/")
+            bound = self._bound.get((namespace, name))
+            if bound is not None and bound.node == node.name:
+                node.add_pod(bound.facts)
+
+    def _node_deleted(self, name: str) -> None:
+        node = self.nodes.pop(name, None)
+        if node is not None:
+            self._order_stale = True
+            if node.zone is not None:
+                self._zones[node.zone] -= 1
+
+    def _pod_changed(self, kind: str, pod: JSONDict, old: JSONDict | None) -> Iterator[Hashable]:
+        m = meta(pod)
+        k: PodKey = (str(m.get("namespace")), str(m.get("name")))
+        spec = pod.get("spec") or {}
+        node = spec.get("nodeName")
+        if kind == "DELETED":
+            self._parked.pop(k, None)
+            self._unaccount(k)
+            return
+        if node and not is_finished(pod):
+            self._account(k, pod, str(node), old)
+        else:
+            self._unaccount(k)
+        if node or is_terminating(pod) or spec.get("schedulerName", SCHEDULER_NAME) != SCHEDULER_NAME:
+            self._parked.pop(k, None)
+            return
+        if k in self._parked and old is not None and old.get("spec") == spec:
+            return  # our own condition write, or a change that cannot help
+        self._parked.pop(k, None)
+        yield k
+
+    def _account(self, k: PodKey, pod: JSONDict, node: str, old: JSONDict | None) -> None:
+        bound = self._bound.get(k)
+        if (
+            bound is not None
+            and bound.node == node
+            and old is not None
+            and old.get("spec") is pod.get("spec")
+        ):
+            return  # a status write: nothing the scheduler counts changed
+        self._unaccount(k)
+        facts = pod_facts(pod)
+        self._bound[k] = _Bound(node, facts)
+        target = self.nodes.get(node)
+        if target is not None:
+            target.add_pod(facts)
+        if facts.owner is not None:
+            self._owner_nodes.setdefault(facts.owner, Counter())[node] += 1
+            if target is not None and target.zone is not None:
+                self._owner_zones.setdefault(facts.owner, Counter())[target.zone] += 1
+
+    def _unaccount(self, k: PodKey) -> None:
+        bound = self._bound.pop(k, None)
+        if bound is None:
+            return
+        target = self.nodes.get(bound.node)
+        if target is not None:
+            target.add_pod(bound.facts, -1)
+            self._dirty_nodes.add(bound.node)
+        owner = bound.facts.owner
+        if owner is not None:
+            _decrement(self._owner_nodes, owner, bound.node)
+            if target is not None and target.zone is not None:
+                _decrement(self._owner_zones, owner, target.zone)
+
+    # ----- decisions ------------------------------------------------------------------------
+
+    def reconcile(self, item: Hashable) -> float | None:
+        if item == FLUSH:
+            return self._retry_parked()
+        assert isinstance(item, tuple)
+        namespace, name = item
+        self._schedule(namespace, name)
+        return None
+
+    def _retry_parked(self) -> float | None:
+        now = self.cluster.clock.now().timestamp()
+        wait = self._last_flush + FLUSH_INTERVAL - now
+        if wait > 0:
+            return wait
+        self._last_flush = now
+        dirty = [self.nodes[n] for n in self._dirty_nodes if n in self.nodes]
+        self._dirty_nodes = set()
+        if not dirty:
+            return None
+        for k in list(self._parked):
+            stored = self.cluster.store.get(PODS, k[0], k[1])
+            if stored is None:
+                self._parked.pop(k, None)
+                continue
+            facts = pod_facts(stored.obj)
+            # Only a changed node can have become able to take it.
+            if any(filter_node(facts, node) is None for node in dirty):
+                self._schedule(k[0], k[1])
+        return None
+
+    def _ordered_nodes(self) -> list[NodeFacts]:
+        if self._order_stale:
+            self._order = [self.nodes[n] for n in sorted(self.nodes)]
+            self._order_stale = False
+            self._next_start = 0
+        return self._order
+
+    def find_node(self, pod: PodFacts) -> tuple[NodeFacts | None, list[Rejection]]:
+        """Filters nodes from a rotating start until enough fit, then scores those (kube-scheduler's
+        sampling, which keeps a decision cheap on thousands of nodes)."""
+        order = self._ordered_nodes()
+        total = len(order)
+        rejections: list[Rejection] = []
+        pinned = prefilter_node_names(pod.affinity_terms)
+        if pinned is not None:
+            candidates = [self.nodes[n] for n in sorted(pinned) if n in self.nodes]
+            rejections.extend(Rejection((REASON_PREFILTER_AFFINITY,)) for _ in range(total - len(candidates)))
+        else:
+            candidates = [order[(self._next_start + i) % total] for i in range(total)]
+        wanted = nodes_to_find(total, self.percentage)
+        feasible: list[NodeFacts] = []
+        processed = 0
+        for node in candidates:
+            processed += 1
+            rejection = filter_node(pod, node)
+            if rejection is None:
+                feasible.append(node)
+                if len(feasible) >= wanted:
+                    break
+            else:
+                rejections.append(rejection)
+        if pinned is None and total:
+            self._next_start = (self._next_start + processed) % total
+        if not feasible:
+            return None, rejections
+        owner_nodes = self._owner_nodes.get(pod.owner, Counter()) if pod.owner else Counter()
+        owner_zones = self._owner_zones.get(pod.owner, Counter()) if pod.owner else Counter()
+        zones = sum(1 for n in self._zones.values() if n > 0)
+        return pick_node(pod, feasible, owner_nodes, owner_zones, total, zones), rejections
+
+    def _schedule(self, namespace: str, name: str) -> None:
+        stored = self.cluster.store.get(PODS, namespace, name)
+        k = (namespace, name)
+        if stored is None:
+            self._parked.pop(k, None)
+            return
+        pod = stored.obj
+        spec = pod.get("spec") or {}
+        if (
+            spec.get("nodeName")
+            or is_terminating(pod)
+            or spec.get("schedulerName", SCHEDULER_NAME) != (SCHEDULER_NAME)
+        ):
+            self._parked.pop(k, None)
+            return
+        facts = pod_facts(pod)
+        chosen, rejections = self.find_node(facts)
+        if chosen is not None:
+            self._parked.pop(k, None)
+            self.cluster.bind_pod(namespace, name, chosen.name, SCHEDULER_NAME)
+            return
+        message = fit_error_message(len(self.nodes), rejections, facts.preempt_never)
+        previous = self._parked.get(k)
+        self._parked[k] = message
+        if previous != message:
+            self._report_unschedulable(stored, message)
+
+    def _report_unschedulable(self, stored: Stored, message: str) -> None:
+        pod = stored.obj
+        status = dict(pod.get("status") or {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        before = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+        since = self.cluster.now()
+        if before is not None and before.get("status") == "False" and before.get("lastTransitionTime"):
+            since = before["lastTransitionTime"]
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "lastProbeTime": None,
+                "lastTransitionTime": since,
+                "reason": "Unschedulable",
+                "message": message,
+            }
+        )
+        status["conditions"] = conditions
+        rt = self.cluster.registry.get("", "v1", "pods")
+        assert rt is not None
+        self.cluster.write_status(rt, stored, status, SCHEDULER_NAME)
+        record_event(self.cluster, pod, "FailedScheduling", message, SCHEDULER_NAME, "Warning")
+
+
+def _decrement(table: dict[str, Counter[str]], owner: str, where: str) -> None:
+    counts = table.get(owner)
+    if counts is None:
+        return
+    counts[where] -= 1
+    if counts[where] <= 0:
+        del counts[where]
+    if not counts:
+        del table[owner]

@@ -26,12 +26,14 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Until `overhaul demo` runs the whole lifecycle, the demo is the embedded cluster itself:
+# it prints the kubeconfig path and the kubectl command to look at it; Ctrl-C stops it.
 demo: $(STAMP)
-	$(VENV)/bin/overhaul demo
+	$(VENV)/bin/overhaul sim up --scenario demo --port 0 --kubeconfig-out out/demo.kubeconfig
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

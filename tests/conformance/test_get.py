@@ -17,6 +17,18 @@ def _pod_keys(api: httpx.Client, **params: str) -> set[tuple[str, str]]:
     return {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in response.json()["items"]}
 
 
+def _assert_listed(
+    shown: set[tuple[str, str]], before: set[tuple[str, str]], after: set[tuple[str, str]]
+) -> None:
+    """kubectl listed what the server held: every pod there before and after, and only pods it held.
+
+    The two snapshots bracket kubectl's call, as controllers may create or remove pods meanwhile
+    (other tests' workloads).
+    """
+    assert before & after <= shown, sorted((before & after) - shown)
+    assert shown <= before | after, sorted(shown - (before | after))
+
+
 def _key(obj: Any) -> tuple[str, str]:
     return obj["metadata"]["namespace"], obj["metadata"]["name"]
 
@@ -44,10 +56,10 @@ def test_get_nodes(k: KubectlRunner, api: httpx.Client) -> None:
 
 
 def test_get_pods_all_namespaces(k: KubectlRunner, api: httpx.Client) -> None:
+    before = _pod_keys(api)
     rows = parse_table(k.run("get", "pods", "-A").stdout)
     assert list(rows[0]) == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-    shown = {(r["NAMESPACE"], r["NAME"]) for r in rows}
-    assert shown == _pod_keys(api)
+    _assert_listed({(r["NAMESPACE"], r["NAME"]) for r in rows}, before, _pod_keys(api))
     load = [r for r in rows if r["NAME"].startswith("worker-1-pod-")]
     assert len(load) == PODS_PER_WORKER
     assert all(r["READY"] == "1/1" and r["STATUS"] == "Running" and r["RESTARTS"] == "0" for r in load)
@@ -70,9 +82,10 @@ def test_get_wide(k: KubectlRunner, api: httpx.Client) -> None:
 
 
 def test_get_json(k: KubectlRunner, api: httpx.Client) -> None:
+    before = _pod_keys(api)
     listed = k.json("get", "pods", "-A")
     assert listed["kind"] == "List"
-    assert {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in listed["items"]} == _pod_keys(api)
+    _assert_listed({_key(p) for p in listed["items"]}, before, _pod_keys(api))
     assert all(p["kind"] == "Pod" and p["apiVersion"] == "v1" for p in listed["items"])
     node = k.json("get", "node", "worker-2")
     served = api.get("/api/v1/nodes/worker-2").json()
@@ -105,20 +118,28 @@ def test_get_label_selector(k: KubectlRunner, api: httpx.Client) -> None:
 
 
 def test_get_field_selector(k: KubectlRunner, api: httpx.Client) -> None:
-    rows = parse_table(
-        k.run("get", "pods", "-A", "-o", "wide", "--field-selector", "spec.nodeName=worker-2").stdout
-    )
-    assert len(rows) == PODS_PER_WORKER
+    on_node = "spec.nodeName=worker-2"
+    before = _pod_keys(api, fieldSelector=on_node)
+    rows = parse_table(k.run("get", "pods", "-A", "-o", "wide", "--field-selector", on_node).stdout)
+    _assert_listed({(r["NAMESPACE"], r["NAME"]) for r in rows}, before, _pod_keys(api, fieldSelector=on_node))
     assert {r["NODE"] for r in rows} == {"worker-2"}
+    assert sum(r["NAME"].startswith("worker-2-pod-") for r in rows) == PODS_PER_WORKER
+    both = parse_table(k.run("get", "pods", "-A", "-l", "app=load", "--field-selector", on_node).stdout)
+    assert sorted(r["NAME"] for r in both) == sorted(
+        f"worker-2-pod-{i}" for i in range(1, PODS_PER_WORKER + 1)
+    )
     named = parse_table(k.run("get", "pods", "-A", "--field-selector", "metadata.name=worker-4-pod-7").stdout)
     assert [r["NAME"] for r in named] == ["worker-4-pod-7"]
+    in_namespace = k.run("get", "pods", "-A", "-l", "app=load", "--field-selector", "metadata.namespace=nope")
+    assert in_namespace.stdout == ""
     not_running = k.run(
-        "get", "pods", "-A", "--field-selector", "status.phase!=Running,spec.nodeName=worker-2"
+        "get", "pods", "-A", "-l", "app=load", "--field-selector", f"status.phase!=Running,{on_node}"
     )
+    assert not_running.stdout == ""
     assert "No resources found" in not_running.stderr
     bad = k.run("get", "pods", "-A", "--field-selector", "spec.priority=1", check=False)
     assert bad.returncode != 0
-    assert "field label not supported" in bad.stderr
+    assert "field label not supported: spec.priority" in bad.stderr
 
 
 def _configmap(ns: str, name: str, **data: str) -> dict[str, Any]:

@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from overhaul.sim.controllers import deploymentutil as du
-from overhaul.sim.controllers.podutil import scaled_value
-from overhaul.sim.controllers.podutil import is_ready, is_terminating
+from overhaul.sim.controllers.podutil import is_ready, is_terminating, scaled_value
 from overhaul.sim.store import StorageKey, WatchEvent
 from tests.unit.workloads import Env, deployment
 
@@ -30,9 +29,11 @@ def rollout_status(d: JSONDict) -> str:
     if updated < replicas:
         return f"Waiting for rollout to finish: {updated} out of {replicas} new replicas have been updated..."
     if st_.get("replicas", 0) > updated:
-        return f"Waiting for rollout to finish: {st_['replicas'] - updated} old replicas are pending termination..."
+        pending = st_["replicas"] - updated
+        return f"Waiting for rollout to finish: {pending} old replicas are pending termination..."
     if st_.get("availableReplicas", 0) < updated:
-        return f"Waiting for rollout to finish: {st_.get('availableReplicas', 0)} of {updated} updated available..."
+        available = st_.get("availableReplicas", 0)
+        return f"Waiting for rollout to finish: {available} of {updated} updated replicas are available..."
     return f'deployment "{name}" successfully rolled out'
 
 

@@ -283,3 +283,44 @@ def test_kube_system_add_ons_follow_the_version() -> None:
     sim = Sim()
     for obj in kube_system_objects("v1.34.2"):
         sim.cluster.load(obj)  # they load as a scenario would
+
+
+def test_mirror_pods_of_a_loaded_snapshot_are_adopted() -> None:
+    sim = Sim()
+    sim.node("cp-1", control_plane=True)
+    now = sim.cluster.now()
+    sim.cluster.load(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "kube-apiserver-cp-1",
+                "namespace": "kube-system",
+                "labels": {"component": "kube-apiserver", "tier": "control-plane"},
+                "annotations": {
+                    "kubernetes.io/config.mirror": "0123abcd",
+                    "kubernetes.io/config.source": "file",
+                },
+            },
+            "spec": {
+                "nodeName": "cp-1",
+                "hostNetwork": True,
+                "containers": [{"name": "kube-apiserver", "image": "registry.k8s.io/kube-apiserver:v1.33.5"}],
+            },
+            "status": {
+                "phase": "Running",
+                "startTime": now,
+                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now}],
+                "containerStatuses": [
+                    {"name": "kube-apiserver", "ready": True, "restartCount": 0, "state": {"running": {}}}
+                ],
+            },
+        }
+    )
+    uid = static_pod(sim, "kube-apiserver", "cp-1")["metadata"]["uid"]
+    sim.run(5)
+    assert static_pod(sim, "kube-apiserver", "cp-1")["metadata"]["uid"] == uid
+    assert static_pod(sim, "kube-scheduler", "cp-1")["spec"]["containers"][0]["image"] == (
+        "registry.k8s.io/kube-scheduler:v1.33.5"
+    )
+    assert sim.served() == {"v1.33.5"}

@@ -22,6 +22,7 @@ from overhaul.sim.scheduling import (
     Taint,
     Toleration,
     filter_node,
+    find_feasible,
     fit_error_message,
     insufficient_resources,
     match_expression,
@@ -30,6 +31,7 @@ from overhaul.sim.scheduling import (
     node_facts,
     node_taints,
     nodes_to_find,
+    pick_node,
     pod_facts,
     pod_requests,
     prefilter_node_names,
@@ -155,12 +157,14 @@ def test_resources_fit_until_allocatable_minus_requested() -> None:
     node = _node()
     pod = pod_facts(_pod(containers=[_container("1", "4Gi")]))
     assert insufficient_resources(pod, node) == []
-    node.requested.update({"cpu": 3000, "memory": 12 * GI})
+    node.add_pod(pod_facts(_pod(containers=[_container("3", "12Gi")])))
     assert insufficient_resources(pod, node) == []  # exactly full is a fit
-    node.requested["cpu"] += 1
+    assert filter_node(pod, node) is None
+    node.add_pod(pod_facts(_pod(containers=[_container("1m")])))
     assert insufficient_resources(pod, node) == ["Insufficient cpu"]
-    node.requested["memory"] += 1
+    node.add_pod(pod_facts(_pod(containers=[{"name": "c", "resources": {"requests": {"memory": "1"}}}])))
     assert insufficient_resources(pod, node) == ["Insufficient cpu", "Insufficient memory"]
+    assert filter_node(pod, node) == Rejection(("Insufficient cpu", "Insufficient memory"), resolvable=True)
 
 
 def test_ephemeral_storage_and_extended_resources_are_checked() -> None:
@@ -189,9 +193,9 @@ def test_ephemeral_storage_and_extended_resources_are_checked() -> None:
 def test_pod_count_is_checked_even_without_requests() -> None:
     pod = pod_facts(_pod(containers=[{"name": "c"}]))
     node = _node(allocatable={"pods": 2000})
-    node.pods = 1
+    node.add_pod(pod)
     assert insufficient_resources(pod, node) == []
-    node.pods = 2
+    node.add_pod(pod)
     assert insufficient_resources(pod, node) == ["Too many pods"]
     rejection = filter_node(pod, node)
     assert rejection == Rejection(("Too many pods",), resolvable=True)
@@ -405,6 +409,38 @@ def test_nodes_to_find_follows_the_adaptive_percentage() -> None:
     assert nodes_to_find(5000) == 500  # 10 %
     assert nodes_to_find(20000) == 1000  # floor of 5 %
     assert nodes_to_find(5000, percentage=2) == 100  # never below 100
+    assert nodes_to_find(5000, cap=100) == 100
+    assert nodes_to_find(40, cap=100) == 40
+
+
+def test_pick_node_prefers_the_emptiest_node() -> None:
+    pod = pod_facts(_pod())
+    busy, idle = _node(name="busy"), _node(name="idle")
+    busy.add_pod(pod_facts(_pod(containers=[_container("2", "8Gi")])))
+    assert pick_node(pod, [busy, idle], {}, {}, 2, 1).name == "idle"
+    assert pick_node(pod, [_node(name="first"), _node(name="second")], {}, {}, 2, 1).name == "first"
+
+
+def test_pick_node_spreads_an_owners_replicas_before_filling_empty_nodes() -> None:
+    owned = pod_facts({**_pod(), "metadata": {"ownerReferences": [{"uid": "rs", "controller": True}]}})
+    assert owned.owner == "rs"
+    busy, idle = _node(name="busy", zone="a"), _node(name="idle", zone="a")
+    busy.add_pod(pod_facts(_pod(containers=[_container("2", "8Gi")])))
+    # A replica already on the idle node outweighs the busy node's load.
+    assert pick_node(owned, [busy, idle], {"idle": 1}, {"a": 1}, 2, 1).name == "busy"
+    other_zone = _node(name="other", zone="b")
+    other_zone.add_pod(pod_facts(_pod(containers=[_container("2", "8Gi")])))
+    assert pick_node(owned, [idle, other_zone], {"busy": 1}, {"a": 1}, 3, 2).name == "other"
+
+
+def test_find_feasible_stops_once_enough_nodes_fit() -> None:
+    pod = pod_facts(_pod())
+    cordoned = _node(name="c", unschedulable=True)
+    nodes = [cordoned, _node(name="a"), _node(name="b"), _node(name="d")]
+    feasible, rejections, processed = find_feasible(pod, nodes, 2)
+    assert [n.name for n in feasible] == ["a", "b"]
+    assert rejections == [Rejection((REASON_UNSCHEDULABLE,))]
+    assert processed == 3
 
 
 # ----- the controller -----------------------------------------------------------------------

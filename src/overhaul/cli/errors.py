@@ -29,7 +29,9 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 def run_guarded(app: typer.Typer) -> None:
     """Runs the typer app; known failures become `overhaul: message` and an exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # a command's `raise typer.Exit(code)`, returned by click
+            sys.exit(code)
     except CliError as err:
         print(f"overhaul: {err}", file=sys.stderr)
         sys.exit(err.code)

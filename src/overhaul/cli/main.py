@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from overhaul import __version__
-from overhaul.cli import sim_commands
+from overhaul.cli import preflight_commands, sim_commands, snapshot_commands
+from overhaul.cli.context import context_option, kubeconfig_option, remember_root_options
 from overhaul.cli.errors import run_guarded
 
 app = typer.Typer(
@@ -16,6 +19,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(sim_commands.app, name="sim")
+app.command("snapshot")(snapshot_commands.snapshot)
+app.command("preflight")(preflight_commands.preflight)
 
 
 def _print_version(value: bool) -> None:
@@ -26,11 +31,15 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
+    kubeconfig: Path | None = kubeconfig_option(),
+    context: str | None = context_option(),
 ) -> None:
     """Safe, fast, resumable Kubernetes upgrades and maintenance."""
+    remember_root_options(ctx, kubeconfig, context)
 
 
 def run() -> None:

@@ -183,11 +183,14 @@ def node_ip(node: JSONDict) -> str:
     return ""
 
 
+def pod_image(pod: JSONDict) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    return str(containers[0].get("image") or "")
+
+
 def pod_version(pod: JSONDict) -> str:
     """The version in a static pod's image tag (kube-apiserver:v1.34.2 → v1.34.2)."""
-    containers = (pod.get("spec") or {}).get("containers") or [{}]
-    image = str(containers[0].get("image") or "")
-    return image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
+    return pod_image(pod).split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]
 
 
 class ApiServers:

@@ -288,24 +288,27 @@ class ResourceRegistry:
 
     def __init__(self, builtins: Iterable[ResourceType] = BUILTIN_RESOURCES) -> None:
         self._types: dict[tuple[str, str, str], ResourceType] = {}
+        self._kinds: dict[tuple[str, str, str], ResourceType] | None = None
         for rt in builtins:
             self.add(rt)
 
     def add(self, rt: ResourceType) -> None:
         self._types[(rt.group, rt.version, rt.plural)] = rt
+        self._kinds = None
 
     def remove_group_resource(self, group: str, plural: str) -> None:
         for key in [k for k in self._types if k[0] == group and k[2] == plural]:
             del self._types[key]
+        self._kinds = None
 
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._types.get((group, version, plural))
 
     def by_kind(self, group: str, version: str, kind: str) -> ResourceType | None:
-        for rt in self._types.values():
-            if rt.group == group and rt.version == version and rt.kind == kind:
-                return rt
-        return None
+        # Called for every object loaded and every kind lookup: an index, rebuilt when types change.
+        if self._kinds is None:
+            self._kinds = {(rt.group, rt.version, rt.kind): rt for rt in self._types.values()}
+        return self._kinds.get((group, version, kind))
 
     def for_storage_key(self, key: tuple[str, str]) -> list[ResourceType]:
         return [rt for rt in self._types.values() if rt.key == key]

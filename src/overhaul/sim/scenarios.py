@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -158,13 +159,14 @@ def parse_objects(path: Path) -> list[JSONDict]:
         text = data.decode()
     except UnicodeDecodeError as err:
         raise ScenarioError(f"{path}: not UTF-8 text") from err
-    try:
+    docs: list[Any] | None = None
+    if text.lstrip()[:1] in ("{", "["):
         # JSON (a snapshot of 150,000 pods) decodes far faster with orjson than as YAML.
-        docs = [orjson.loads(data)] if text.lstrip()[:1] in ("{", "[") else list(yaml.safe_load_all(text))
-    except orjson.JSONDecodeError:
-        docs = []
+        with contextlib.suppress(orjson.JSONDecodeError):
+            docs = [orjson.loads(data)]
     try:
-        docs = docs or list(yaml.safe_load_all(text))
+        if docs is None:
+            docs = list(yaml.safe_load_all(text))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

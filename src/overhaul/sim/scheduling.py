@@ -76,11 +76,26 @@ class PodFacts:
     affinity_terms: tuple[JSONDict, ...] | None = None  # required node affinity; None: no requirement
     owner: str | None = None  # the controller's uid: replicas of one owner are spread
     preempt_never: bool = False
+    # The common requests as plain integers: the fit check runs for every node of every decision.
+    cpu: int = field(init=False, default=0)
+    memory: int = field(init=False, default=0)
+    storage: int = field(init=False, default=0)
+    extended: bool = field(init=False, default=False)  # GPUs, hugepages: checked the slow way
+
+    def __post_init__(self) -> None:
+        requests = self.requests
+        object.__setattr__(self, "cpu", requests.get(CPU, 0))
+        object.__setattr__(self, "memory", requests.get(MEMORY, 0))
+        object.__setattr__(self, "storage", requests.get(STORAGE, 0))
+        object.__setattr__(self, "extended", any(n not in (CPU, MEMORY, STORAGE) for n in requests))
 
 
 @dataclass(slots=True)
 class NodeFacts:
-    """A node as the scheduler sees it, with what the pods bound to it request (kept up to date)."""
+    """A node as the scheduler sees it, with what the pods bound to it request (kept up to date).
+
+    The common resources are plain integers: the fit check runs for every node of every decision.
+    """
 
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -92,6 +107,28 @@ class NodeFacts:
     nonzero_cpu: int = 0
     nonzero_memory: int = 0
     pods: int = 0
+    free_cpu: int = field(init=False, default=0)
+    free_memory: int = field(init=False, default=0)
+    free_storage: int = field(init=False, default=0)
+    max_pods: int = field(init=False, default=0)
+    cpu_allocatable: int = field(init=False, default=0)
+    memory_allocatable: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.set_allocatable(self.allocatable)
+
+    def set_allocatable(self, allocatable: Mapping[str, int]) -> None:
+        self.allocatable = allocatable
+        self._refresh()
+
+    def _refresh(self) -> None:
+        alloc, used = self.allocatable, self.requested
+        self.free_cpu = alloc.get(CPU, 0) - used[CPU]
+        self.free_memory = alloc.get(MEMORY, 0) - used[MEMORY]
+        self.free_storage = alloc.get(STORAGE, 0) - used[STORAGE]
+        self.max_pods = alloc.get(PODS, 0) // 1000
+        self.cpu_allocatable = alloc.get(CPU, 0)
+        self.memory_allocatable = alloc.get(MEMORY, 0)
 
     def add_pod(self, pod: PodFacts, sign: int = 1) -> None:
         for name, amount in pod.requests.items():
@@ -99,6 +136,7 @@ class NodeFacts:
         self.nonzero_cpu += sign * pod.nonzero_cpu
         self.nonzero_memory += sign * pod.nonzero_memory
         self.pods += sign
+        self._refresh()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +152,11 @@ class Rejection:
 
 def _container_requests(container: JSONDict) -> dict[str, int]:
     resources = container.get("resources") or {}
-    requests = dict(resources.get("requests") or {})
-    # The apiserver defaults a missing request to the limit.
-    for name, limit in (resources.get("limits") or {}).items():
-        requests.setdefault(name, limit)
+    requests = resources.get("requests") or {}
+    limits = resources.get("limits")
+    if limits:
+        # The apiserver defaults a missing request to the limit.
+        requests = {**limits, **requests}
     return {name: milli_or_zero(value) for name, value in requests.items()}
 
 
@@ -132,11 +171,13 @@ def _max(total: dict[str, int], other: Mapping[str, int]) -> None:
             total[name] = amount
 
 
-def pod_requests(spec: JSONDict) -> dict[str, int]:
+def pod_requests(spec: JSONDict, app: list[dict[str, int]] | None = None) -> dict[str, int]:
     """The pod's effective requests: containers plus sidecars, or the largest init step, plus overhead."""
     total: dict[str, int] = {}
-    for container in spec.get("containers") or []:
-        _add(total, _container_requests(container))
+    if app is None:
+        app = [_container_requests(c) for c in spec.get("containers") or []]
+    for requests in app:
+        _add(total, requests)
     sidecars: dict[str, int] = {}
     init_peak: dict[str, int] = {}
     for container in spec.get("initContainers") or []:
@@ -155,12 +196,8 @@ def pod_requests(spec: JSONDict) -> dict[str, int]:
     return {name: amount for name, amount in total.items() if amount}
 
 
-def _nonzero(spec: JSONDict, resource: str, default: int) -> int:
-    total = 0
-    for container in spec.get("containers") or []:
-        amount = _container_requests(container).get(resource, 0)
-        total += amount or default
-    return total
+def _nonzero(app: list[dict[str, int]], resource: str, default: int) -> int:
+    return sum(requests.get(resource, 0) or default for requests in app)
 
 
 def _tolerations(spec: JSONDict) -> tuple[Toleration, ...]:
@@ -193,10 +230,11 @@ def pod_facts(pod: JSONDict) -> PodFacts:
     terms = None
     if required is not None:
         terms = tuple(t for t in required.get("nodeSelectorTerms") or [] if isinstance(t, dict))
+    app = [_container_requests(c) for c in spec.get("containers") or []]
     return PodFacts(
-        requests=pod_requests(spec),
-        nonzero_cpu=_nonzero(spec, CPU, DEFAULT_CPU_MILLI),
-        nonzero_memory=_nonzero(spec, MEMORY, DEFAULT_MEMORY_MILLI),
+        requests=pod_requests(spec, app),
+        nonzero_cpu=_nonzero(app, CPU, DEFAULT_CPU_MILLI),
+        nonzero_memory=_nonzero(app, MEMORY, DEFAULT_MEMORY_MILLI),
         tolerations=_tolerations(spec),
         node_selector={str(k): str(v) for k, v in (spec.get("nodeSelector") or {}).items()},
         affinity_terms=terms,
@@ -337,19 +375,20 @@ def prefilter_node_names(terms: Sequence[JSONDict] | None) -> frozenset[str] | N
 def insufficient_resources(pod: PodFacts, node: NodeFacts) -> list[str]:
     """NodeResourcesFit's reasons, in its order: pod count, cpu, memory, ephemeral storage, the rest."""
     reasons = []
-    if node.pods + 1 > node.allocatable.get(PODS, 0) // 1000:
+    if node.pods + 1 > node.max_pods:
         reasons.append(REASON_TOO_MANY_PODS)
     if not pod.requests:
         return reasons
-    alloc, used = node.allocatable, node.requested
-    for name in (CPU, MEMORY, STORAGE):
-        want = pod.requests.get(name, 0)
-        if want > 0 and want > alloc.get(name, 0) - used.get(name, 0):
+    for name, want, free in ((CPU, pod.cpu, node.free_cpu), (MEMORY, pod.memory, node.free_memory)):
+        if want > 0 and want > free:
             reasons.append(f"Insufficient {name}")
+    if pod.storage > 0 and pod.storage > node.free_storage:
+        reasons.append(f"Insufficient {STORAGE}")
+    alloc, used = node.allocatable, node.requested
     for name in sorted(pod.requests):
         if name in (CPU, MEMORY, STORAGE, PODS):
             continue
-        if pod.requests[name] > alloc.get(name, 0) - used.get(name, 0):
+        if pod.requests[name] > alloc.get(name, 0) - used[name]:
             reasons.append(f"Insufficient {name}")
     return reasons
 
@@ -367,10 +406,50 @@ def filter_node(pod: PodFacts, node: NodeFacts) -> Rejection | None:
         and not matches_required_affinity(pod.affinity_terms, node.name, node.labels)
     ):
         return Rejection((REASON_AFFINITY,))
+    if (
+        node.pods < node.max_pods
+        and pod.cpu <= node.free_cpu
+        and pod.memory <= node.free_memory
+        and pod.storage <= node.free_storage
+        and not pod.extended
+    ):
+        return None  # the common case, without building reasons
     reasons = insufficient_resources(pod, node)
     if reasons:
         return Rejection(tuple(reasons), resolvable=True)
     return None
+
+
+def find_feasible(
+    pod: PodFacts, nodes: Iterable[NodeFacts], wanted: int
+) -> tuple[list[NodeFacts], list[Rejection], int]:
+    """Filters `nodes` in order until `wanted` fit: (fitting nodes, rejections, nodes looked at).
+    A pod with only cpu/memory/storage requests on an untainted, schedulable node is decided inline:
+    that is most pods on most nodes, and this loop runs for every decision."""
+    feasible: list[NodeFacts] = []
+    rejections: list[Rejection] = []
+    processed = 0
+    simple = not pod.node_selector and pod.affinity_terms is None and not pod.extended
+    cpu, memory, storage = pod.cpu, pod.memory, pod.storage
+    for node in nodes:
+        processed += 1
+        if not (
+            simple
+            and not node.unschedulable
+            and not node.taints
+            and node.pods < node.max_pods
+            and cpu <= node.free_cpu
+            and memory <= node.free_memory
+            and storage <= node.free_storage
+        ):
+            rejection = filter_node(pod, node)
+            if rejection is not None:
+                rejections.append(rejection)
+                continue
+        feasible.append(node)
+        if len(feasible) >= wanted:
+            break
+    return feasible, rejections, processed
 
 
 def _histogram(reasons: Iterable[str]) -> str:
@@ -396,25 +475,15 @@ def fit_error_message(total_nodes: int, rejections: Sequence[Rejection], preempt
 # ----- scoring ------------------------------------------------------------------------------
 
 
-def nodes_to_find(total: int, percentage: int = 0) -> int:
+def nodes_to_find(total: int, percentage: int = 0, cap: int = 0) -> int:
     """How many feasible nodes to find before scoring (kube-scheduler's percentageOfNodesToScore:
-    all below 100 nodes, else an adaptive share, at least 100)."""
+    all below 100 nodes, else an adaptive share, at least 100), optionally capped."""
     if total < 100:
-        return total
-    pct = percentage or max(5, 50 - total // 125)
-    return max(100, total * pct // 100)
-
-
-def least_allocated(pod: PodFacts, node: NodeFacts) -> int:
-    """0..100: the share of cpu and memory left free once the pod is placed (higher is emptier)."""
-    score = 0
-    for alloc, used in (
-        (node.allocatable.get(CPU, 0), node.nonzero_cpu + pod.nonzero_cpu),
-        (node.allocatable.get(MEMORY, 0), node.nonzero_memory + pod.nonzero_memory),
-    ):
-        if alloc > 0 and used <= alloc:
-            score += (alloc - used) * 100 // alloc
-    return score // 2
+        wanted = total
+    else:
+        pct = percentage or max(5, 50 - total // 125)
+        wanted = max(100, total * pct // 100)
+    return min(wanted, cap) if cap > 0 else wanted
 
 
 def pick_node(
@@ -427,20 +496,32 @@ def pick_node(
 ) -> NodeFacts:
     """The best candidate: LeastAllocated (weight 1) plus spreading of the owner's pods (weight 2,
     kube-scheduler's default topology spread over hostname and zone); ties go to the first."""
-    spread = [0.0] * len(candidates)
+    spread: list[float] | None = None
     if pod.owner is not None and (owner_on_node or owner_in_zone):
         host_weight = math.log(total_nodes + 2)
         zone_weight = math.log(total_zones + 2)
+        on_node, in_zone = owner_on_node.get, owner_in_zone.get
         raw = [
-            owner_on_node.get(n.name, 0) * host_weight
-            + (owner_in_zone.get(n.zone, 0) * zone_weight if n.zone is not None else 0.0)
+            on_node(n.name, 0) * host_weight
+            + (in_zone(n.zone, 0) * zone_weight if n.zone is not None else 0.0)
             for n in candidates
         ]
         top, low = max(raw), min(raw)
-        spread = [100.0 if top == 0 else 100.0 * (top + low - r) / top for r in raw]
+        if top > 0:
+            spread = [2.0 * 100.0 * (top + low - r) / top for r in raw]
+    # LeastAllocated, 0..100: the share of cpu and memory left once the pod is placed, with the
+    # scheduler's non-zero requests. Inline: this loop runs over every candidate of every decision.
+    pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
     best, best_score = candidates[0], -1.0
-    for node, spread_score in zip(candidates, spread, strict=True):
-        score = least_allocated(pod, node) + 2 * spread_score
-        if score > best_score:
-            best, best_score = node, score
+    for i, node in enumerate(candidates):
+        score = 0
+        alloc, used = node.cpu_allocatable, node.nonzero_cpu + pod_cpu
+        if alloc > 0 and used <= alloc:
+            score += (alloc - used) * 100 // alloc
+        alloc, used = node.memory_allocatable, node.nonzero_memory + pod_memory
+        if alloc > 0 and used <= alloc:
+            score += (alloc - used) * 100 // alloc
+        total = score // 2 + (spread[i] if spread is not None else 200.0)
+        if total > best_score:
+            best, best_score = node, total
     return best

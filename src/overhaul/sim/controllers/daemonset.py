@@ -121,7 +121,7 @@ class DaemonSetController(WorkloadController):
 
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
-        self.history = OwnerIndex()
+        self.history = OwnerIndex(self.own_kind)
         self.daemons: dict[str, _Daemon] = {}
         self.on_node: dict[str, dict[str, set[str]]] = {}  # daemon uid → node → pod names
 
@@ -211,16 +211,21 @@ class DaemonSetController(WorkloadController):
         status, wake = self._status(stored.obj, uid, state, collisions)
         if status != stored.obj.get("status"):
             self.write_status(DAEMONSETS, stored, status)
-        hashes = {
-            str((meta(p).get("labels") or {}).get(REVISION_LABEL)) for p in self.children.owned(uid).values()
-        }
-        live = {state.revision} | {f"{name}-{h}" for h in hashes}
-        limit = int((ds.get("spec") or {}).get("revisionHistoryLimit", 10))
-        revisions.truncate(self, list(self.history.owned(uid).values()), live, limit)
+        self._truncate(ds, uid, state)
         for candidate in (again, wake):
             if candidate is not None:
                 again = candidate if again is None else min(again, candidate)
-        return again
+        return self.again(item, again)
+
+    def _truncate(self, ds: JSONDict, uid: str, state: _Daemon) -> None:
+        limit = int((ds.get("spec") or {}).get("revisionHistoryLimit", 10))
+        history = list(self.history.owned(uid).values())
+        if len(history) <= limit + 1:
+            return  # nothing to delete whichever are live: spare the pass over every pod
+        owned = self.children.owned(uid).values()
+        hashes = {str((meta(p).get("labels") or {}).get(REVISION_LABEL)) for p in owned}
+        live = {state.revision} | {f"{meta(ds)['name']}-{h}" for h in hashes}
+        revisions.truncate(self, history, live, limit)
 
     def _pods_on(self, uid: str, node: str) -> list[JSONDict]:
         owned = self.children.owned(uid)

@@ -43,6 +43,8 @@ class _State:
     """The Deployment as last read or written during one sync."""
 
     stored: Stored
+    # _new_and_old's answer and the store revision it was computed at: any write invalidates it.
+    memo: tuple[int, JSONDict | None, list[JSONDict]] | None = None
 
     @property
     def d(self) -> JSONDict:
@@ -121,8 +123,8 @@ class DeploymentController(WorkloadController):
         if spec.get("paused") or self._is_scaling_event(st):
             return self._sync(st)
         if (spec.get("strategy") or {}).get("type") == "Recreate":
-            return self._recreate(st)
-        return self._rolling(st)
+            return self.again(item, self._recreate(st))
+        return self.again(item, self._rolling(st))
 
     def _selecting_all(self, stored: Stored) -> float | None:
         d = stored.obj
@@ -216,15 +218,18 @@ class DeploymentController(WorkloadController):
     def _new_and_old(self, st: _State, create: bool) -> tuple[JSONDict | None, list[JSONDict]]:
         """getAllReplicaSetsAndSyncRevision: the new ReplicaSet (its annotations synced, or created
         when asked) and all the others."""
+        if not create and st.memo is not None and st.memo[0] == self.cluster.store.rv:
+            return st.memo[1], list(st.memo[2])
         rss = self._rss(st)
         new = self._find_new(st.d, rss)
         olds = [rs for rs in rss if new is None or meta(rs)["uid"] != meta(new)["uid"]]
         new_revision = du.max_revision(olds) + 1
         if new is not None:
-            return self._sync_new(st, new, new_revision), olds
-        if not create:
-            return None, olds
-        return self._create_new(st, olds, new_revision), olds
+            new = self._sync_new(st, new, new_revision)
+        elif create:
+            new = self._create_new(st, olds, new_revision)
+        st.memo = (self.cluster.store.rv, new, olds)
+        return new, list(olds)
 
     def _sync_new(self, st: _State, rs: JSONDict, new_revision: int) -> JSONDict:
         d = st.d
@@ -237,8 +242,9 @@ class DeploymentController(WorkloadController):
             return self.update(
                 REPLICASETS, {**rs, "metadata": {**meta(rs), "annotations": wanted}, "spec": spec}
             ).obj
-        status = copy.deepcopy(d.get("status") or {})
+        status = d.get("status") or {}
         if du.has_deadline(d) and du.get_condition(status, "Progressing") is None:
+            status = copy.deepcopy(status)
             message = f'Found new replica set "{meta(rs)["name"]}"'
             cond = du.new_condition("Progressing", "True", du.FOUND_NEW_RS, message, self.cluster.now())
             du.set_condition(status, cond)
@@ -474,7 +480,7 @@ class DeploymentController(WorkloadController):
             "unavailableReplicas": max(0, du.total_spec(everyone) - available),
         }
         status = {k: v for k, v in status.items() if v}
-        status["conditions"] = copy.deepcopy(old.get("conditions") or [])
+        status["conditions"] = [dict(c) for c in old.get("conditions") or []]
         now = self.cluster.now()
         if available >= replicas_of(d) - du.max_unavailable(d):
             cond = du.new_condition(
@@ -529,10 +535,9 @@ class DeploymentController(WorkloadController):
             du.set_condition(status, failure)
         else:
             du.remove_condition(status, "ReplicaFailure")
-        if status == du.status(d):
-            return self._requeue_stuck(d, status)
-        self._write_status(st, status)
-        return None
+        if status != du.status(d):
+            self._write_status(st, status)
+        return self._requeue_stuck(st.d, status)
 
     def _replica_failure(self, rss: list[JSONDict]) -> JSONDict | None:
         for rs in rss:
@@ -570,12 +575,14 @@ class DeploymentController(WorkloadController):
         d = st.d
         if not du.has_deadline(d):
             return
-        status = copy.deepcopy(d.get("status") or {})
-        cond = du.get_condition(status, "Progressing")
+        cond = du.get_condition(du.status(d), "Progressing")
         if cond is not None and cond.get("reason") == du.TIMED_OUT:
             return
         paused = bool((d.get("spec") or {}).get("paused"))
         has_paused = cond is not None and cond.get("reason") == du.PAUSED
+        if paused == has_paused:
+            return
+        status = copy.deepcopy(d.get("status") or {})
         now = self.cluster.now()
         if paused and not has_paused:
             du.set_condition(

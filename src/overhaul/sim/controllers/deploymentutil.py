@@ -101,7 +101,9 @@ def new_rs_new_replicas(d: JSONDict, all_rss: list[JSONDict], new_rs: JSONDict) 
     replicas = replicas_of(d)
     if not is_rolling(d):
         return replicas
-    current = total_spec(all_rss)
+    # Pods a scaled-down ReplicaSet has not removed yet count too (the real controller counts specs
+    # only): surging before they go would briefly exceed maxSurge in actual pods.
+    current = sum(max(rs_replicas(rs), int(status(rs).get("replicas") or 0)) for rs in all_rss)
     max_total = replicas + max_surge(d)
     if current >= max_total:
         return rs_replicas(new_rs)

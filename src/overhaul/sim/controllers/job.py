@@ -136,9 +136,9 @@ class JobController(WorkloadController):
         if finished is not None:
             for pod in list(self.children.owned(uid).values()):
                 self._drop_tracking(pod)
-            return self._expire(stored, finished)
+            return self.again(item, self._expire(stored, finished))
         self.claim(job, self.selectors.get(ns, {}).get(name))
-        return _Sync(self, stored).run()
+        return self.again(item, _Sync(self, stored).run())
 
     def _expire(self, stored: Stored, finished: JSONDict) -> float | None:
         """ttlSecondsAfterFinished: the finished Job (and its pods) are deleted once it has passed."""

@@ -41,11 +41,11 @@ from overhaul.sim.controllers.podutil import (
 from overhaul.sim.controllers.runtime import Controller
 from overhaul.sim.controlplane import (
     COMPONENTS,
-    MIRROR_ANNOTATION,
     ApiServers,
     is_control_plane,
     is_mirror_pod,
     node_ip,
+    pod_image,
     pod_version,
     static_pod,
     static_pod_name,
@@ -183,10 +183,11 @@ class KubeletController(Controller):
         return [("pod", *k)]
 
     def _forget_pod(self, k: PodKey, pod: JSONDict, node: str) -> None:
-        self._runs.pop(k, None)
+        run = self._runs.pop(k, None)
         self._stopping.pop(k, None)
         state = self._nodes.get(node)
-        ip = (pod.get("status") or {}).get("podIP")
+        # The sandbox's address, reported or not yet (a pod deleted while its containers were created).
+        ip = run.pod_ip if run is not None else (pod.get("status") or {}).get("podIP")
         if state is not None and state.addresses is not None and ip and not pod["spec"].get("hostNetwork"):
             state.addresses.release(str(ip))
 
@@ -282,7 +283,6 @@ class KubeletController(Controller):
         self._stopping[k] = stop_at
         if now < stop_at:
             return stop_at - now
-        self._runs.pop(k, None)
         self.cluster.finish_pod_deletion(*k)
         return None
 
@@ -454,10 +454,9 @@ class KubeletController(Controller):
             if current is not None:
                 if is_terminating(current.obj):
                     continue  # confirmed soon; its DELETED event brings us back
-                same = (
-                    meta(current.obj).get("annotations", {}).get(MIRROR_ANNOTATION)
-                    == (want["metadata"]["annotations"][MIRROR_ANNOTATION])
-                )
+                # A mirror pod of the wanted image is kept (also one loaded from a real cluster's
+                # snapshot, whose manifest hash is not ours).
+                same = is_mirror_pod(current.obj) and pod_image(current.obj) == pod_image(want)
                 if same and not recreate:
                     continue
                 self.cluster.delete(

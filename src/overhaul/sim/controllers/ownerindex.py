@@ -24,9 +24,11 @@ def _labels(obj: JSONDict | None) -> Any:
 
 
 class OwnerIndex:
-    """Children (same namespace as their owner) by controller uid; orphans by namespace."""
+    """Children (same namespace as their owner) by the uid of their controller of `kind`; orphans
+    by namespace."""
 
-    def __init__(self, tally: Tally | None = None) -> None:
+    def __init__(self, kind: str, tally: Tally | None = None) -> None:
+        self._kind = kind  # children of other kinds of controller are none of this index's business
         self._tally = tally
         self._children: dict[str, dict[str, JSONDict]] = {}
         self._owner_of: dict[tuple[str, str], str] = {}
@@ -41,8 +43,9 @@ class OwnerIndex:
 
     # ----- feeding ---------------------------------------------------------------------------
 
-    def observe(self, event: WatchEvent) -> tuple[str | None, str | None]:
-        """Applies a change; returns the controller uid before and after it."""
+    def observe(self, event: WatchEvent, ref: JSONDict | None = None) -> tuple[str | None, str | None]:
+        """Applies a change (`ref`: the object's controller reference, if the caller has it already);
+        returns the controller uid before and after it."""
         obj = event.stored.obj
         meta = obj["metadata"]
         ns, name = str(meta.get("namespace") or ""), str(meta["name"])
@@ -54,7 +57,10 @@ class OwnerIndex:
             self._drop_orphan(ns, name)
         if event.type == "DELETED":
             return old_uid, None
-        ref = controller_ref(obj)
+        if ref is None:
+            ref = controller_ref(obj)
+        if ref is not None and ref.get("kind") != self._kind:
+            return old_uid, None
         new_uid = str(ref["uid"]) if ref and ref.get("uid") else None
         if new_uid is None:
             orphans = self._orphans.setdefault(ns, {})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from overhaul.sim.clock import parse_rfc3339, rfc3339
@@ -230,7 +231,13 @@ def go_duration(seconds: float) -> str:
 
 
 def _stamp(moment: float) -> str:
-    return rfc3339(datetime.fromtimestamp(moment, UTC))
+    return _stamp_second(int(moment // 1))
+
+
+@lru_cache(maxsize=1024)
+def _stamp_second(second: int) -> str:
+    # Statuses carry second-precision times; thousands of pods share each second.
+    return rfc3339(datetime.fromtimestamp(second, UTC))
 
 
 def _seconds(text: Any, default: float) -> float:

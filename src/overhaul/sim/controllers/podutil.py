@@ -130,7 +130,8 @@ def pod_from_template(
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": pod_meta,
-        "spec": copy.deepcopy(template.get("spec") or {}),
+        # A JSON round trip copies plain JSON several times faster than deepcopy.
+        "spec": orjson.loads(orjson.dumps(template.get("spec") or {})),
     }
 
 

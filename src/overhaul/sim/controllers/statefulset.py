@@ -54,7 +54,7 @@ class StatefulSetController(WorkloadController):
 
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
-        self.history = OwnerIndex()
+        self.history = OwnerIndex(self.own_kind)
 
     def other_changed(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
         self.history.observe(event)
@@ -92,13 +92,16 @@ class StatefulSetController(WorkloadController):
         new_status, again = self._status(stored.obj, current, update, collisions)
         if new_status != stored.obj.get("status"):
             self.write_status(STATEFULSETS, stored, new_status)
-        live = {meta(current)["name"], meta(update)["name"]}
-        live |= {
-            str((meta(p).get("labels") or {}).get(REVISION_LABEL)) for p in self.children.owned(uid).values()
-        }
         limit = int((sts.get("spec") or {}).get("revisionHistoryLimit", 10))
-        revisions.truncate(self, list(self.history.owned(uid).values()), live, limit)
-        return again
+        history = list(self.history.owned(uid).values())
+        if len(history) > limit + 1:
+            live = {meta(current)["name"], meta(update)["name"]}
+            live |= {
+                str((meta(p).get("labels") or {}).get(REVISION_LABEL))
+                for p in self.children.owned(uid).values()
+            }
+            revisions.truncate(self, history, live, limit)
+        return self.again(item, again)
 
     def _pods(self, sts: JSONDict) -> dict[int, JSONDict]:
         name = str(meta(sts)["name"])
@@ -252,9 +255,9 @@ class StatefulSetController(WorkloadController):
                 pvc = self.get(PVCS, ns, f"{claim}-{meta(sts)['name']}-{ordinal}")
                 if pvc is None:
                     continue
-                refs = [
-                    r for r in meta(pvc.obj).get("ownerReferences") or [] if r.get("uid") != meta(pod)["uid"]
-                ]
+                # The claim now belongs to the pod alone (even under whenDeleted=Delete).
+                gone = (meta(pod)["uid"], meta(sts)["uid"])
+                refs = [r for r in meta(pvc.obj).get("ownerReferences") or [] if r.get("uid") not in gone]
                 ref = owner_reference(pod)
                 ref["controller"] = False
                 self.update(PVCS, {**pvc.obj, "metadata": {**meta(pvc.obj), "ownerReferences": [*refs, ref]}})

@@ -43,6 +43,15 @@ def selector_of(obj: JSONDict) -> LabelSelector | None:
         return None
 
 
+def status_write(old: JSONDict, new: JSONDict) -> bool:
+    """Whether a change touched only the status (and the bookkeeping every write changes)."""
+    if any(old.get(k) != new.get(k) for k in new.keys() | old.keys() if k not in ("metadata", "status")):
+        return False
+    o_meta, n_meta = meta(old), meta(new)
+    skip = ("resourceVersion", "managedFields")
+    return all(o_meta.get(k) == n_meta.get(k) for k in n_meta.keys() | o_meta.keys() if k not in skip)
+
+
 class WorkloadController(Controller):
     """A controller of `own_key` objects (kind `own_kind`) that control `child_key` objects."""
 
@@ -52,8 +61,10 @@ class WorkloadController(Controller):
 
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
-        self.children = OwnerIndex(self.tally)
+        self.children = OwnerIndex(self.own_kind, self.tally)
         self.selectors: dict[str, dict[str, LabelSelector | None]] = {}
+        self._selector_src: dict[tuple[str, str], Any] = {}
+        self._due: dict[Hashable, float] = {}
         self._scanned_epoch: dict[str, int] = {}
         self._rts: dict[StorageKey, ResourceType] = {}
         self.opts = WriteOptions.system(MANAGER)
@@ -70,9 +81,16 @@ class WorkloadController(Controller):
         ns, name = str(m.get("namespace") or ""), str(m["name"])
         if event.type == "DELETED":
             self.selectors.get(ns, {}).pop(name, None)
+            self._selector_src.pop((ns, name), None)
             self._scanned_epoch.pop(str(m.get("uid")), None)
         else:
-            self.selectors.setdefault(ns, {})[name] = selector_of(obj)
+            # Status writes are most events: compile the selector only when it changed.
+            source = (obj.get("spec") or {}).get("selector")
+            if (ns, name) not in self._selector_src or self._selector_src[(ns, name)] != source:
+                self._selector_src[(ns, name)] = source
+                self.selectors.setdefault(ns, {})[name] = selector_of(obj)
+            if event.old is not None and status_write(event.old, obj):
+                return ()  # the sync that wrote this status acted on what it saw; nothing else changed
         return ((ns, name),)
 
     def other_changed(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
@@ -97,15 +115,22 @@ class WorkloadController(Controller):
         return self.other_changed(key, event)
 
     def child_changed(self, event: WatchEvent) -> list[Hashable]:
-        _old_uid, new_uid = self.children.observe(event)
         obj = event.stored.obj
+        ref = controller_ref(obj)
+        old_ref = controller_ref(event.old) if event.old is not None else None
+        foreign = ref is not None and ref.get("kind") != self.own_kind
+        unchanged = event.type != "MODIFIED" or (
+            old_ref is not None and old_ref.get("uid") == (ref or {}).get("uid")
+        )
+        if foreign and unchanged:
+            return []  # another kind of controller's child, and it was before: not ours to look at
+        _old_uid, new_uid = self.children.observe(event, ref)
         m = obj["metadata"]
         ns = str(m.get("namespace") or "")
         items: list[Hashable] = []
-        for version in (obj, event.old):
-            ref = controller_ref(version) if version is not None else None
-            if ref is not None and ref.get("kind") == self.own_kind:
-                item = (ns, str(ref.get("name")))
+        for version_ref in (ref, old_ref):
+            if version_ref is not None and version_ref.get("kind") == self.own_kind:
+                item = (ns, str(version_ref.get("name")))
                 if item not in items:
                     items.append(item)
         if new_uid is None and event.type != "DELETED" and not is_terminating(obj):
@@ -116,6 +141,19 @@ class WorkloadController(Controller):
         return items
 
     # ----- helpers -----------------------------------------------------------------------------
+
+    def again(self, item: Hashable, seconds: float | None) -> float | None:
+        """`seconds` as reconcile's answer, unless an earlier look at `item` is already due: every
+        reconcile of a rollout in progress would otherwise add one more timer for the same moment."""
+        if seconds is None:
+            return None
+        now = self.cluster.clock.now().timestamp()
+        due = now + seconds
+        pending = self._due.get(item)
+        if pending is not None and now < pending <= due + 0.001:
+            return None
+        self._due[item] = due
+        return seconds
 
     def rt(self, key: StorageKey) -> ResourceType:
         found = self._rts.get(key)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
-import click
 import typer
 
 EXIT_OK = 0
@@ -22,6 +21,15 @@ class CliError(Exception):
         self.code = code
 
 
+def _base(name: str) -> type[Any]:
+    """typer's click exception classes (typer ≥ 0.24 bundles its own click, older ones use click)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_CLICK_ERROR = _base("ClickException")
+_USAGE_ERROR = _base("UsageError")
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise CliError(message, code)
 
@@ -35,14 +43,14 @@ def run_guarded(app: typer.Typer) -> None:
     except CliError as err:
         print(f"overhaul: {err}", file=sys.stderr)
         sys.exit(err.code)
-    except click.exceptions.Exit as err:
+    except typer.Exit as err:
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("overhaul: aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as err:
+    except _CLICK_ERROR as err:
         err.show()
-        sys.exit(EXIT_USAGE if isinstance(err, click.UsageError) else err.exit_code)
+        sys.exit(EXIT_USAGE if isinstance(err, _USAGE_ERROR) else err.exit_code)
     except KeyboardInterrupt:
         print("overhaul: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -137,30 +137,48 @@ def _auth(user: User) -> httpx.Auth | None:
 
 
 class WatchStream:
-    """The events of one watch request, decoded; `close()` may be called from another thread."""
+    """The events of one watch request, decoded; `close()` may be called from another thread.
 
-    def __init__(self, response: httpx.Response) -> None:
+    A dropped connection raises Unreachable (unless `close()` ended the stream on purpose).
+    """
+
+    def __init__(self, response: httpx.Response, server: str) -> None:
         self._response = response
+        self._server = server
         self._closed = threading.Event()
 
     def __iter__(self) -> Iterator[JSON]:
-        buffer = b""
+        pending: list[bytes] = []
         try:
             for chunk in self._response.iter_bytes():
                 if self._closed.is_set():
                     return
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    if line.strip():
-                        yield orjson.loads(line)
-            if buffer.strip() and not self._closed.is_set():
-                yield orjson.loads(buffer)
-        except (httpx.TransportError, httpx.StreamError):
+                *complete, rest = chunk.split(b"\n")
+                if complete:
+                    complete[0] = b"".join((*pending, complete[0]))
+                    pending.clear()
+                    for line in complete:
+                        if line.strip():
+                            yield self._decode(line)
+                if rest:
+                    pending.append(rest)
+            tail = b"".join(pending)
+            if tail.strip() and not self._closed.is_set():
+                yield self._decode(tail)
+        except (httpx.TransportError, httpx.StreamError) as err:
             if not self._closed.is_set():
-                raise
+                raise Unreachable(self._server, f"the watch stream broke: {_reason(err)}") from err
         finally:
             self._response.close()
+
+    def _decode(self, line: bytes) -> JSON:
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError as err:
+            raise ApiError(200, "", f"a malformed watch event ({err})", method="WATCH") from err
+        if not isinstance(event, dict):
+            raise ApiError(200, "", "a malformed watch event (not an object)", method="WATCH")
+        return event
 
     @property
     def closed(self) -> bool:
@@ -551,7 +569,7 @@ class ApiClient:
                 raise self._error("GET", path, response)
             finally:
                 response.close()
-        return WatchStream(response)
+        return WatchStream(response, self.server)
 
 
 def _param(value: str | int | bool) -> str:

@@ -48,8 +48,10 @@ class Reflector:
     "/api/v1/namespaces/ns/pods", ...), optionally narrowed by selectors.
 
     `on_event` is called for every change, from the reflector's thread, after the cache has
-    it. With `resource_version`, the first list is skipped and the watch starts from there (the
-    cache then starts empty; a 410 falls back to listing).
+    it; the objects of the first list arrive as ADDED, and a list after a 410 reports what
+    changed meanwhile (DELETED for what is gone). With `resource_version`, the first list is
+    skipped and the watch starts from there (the cache then starts empty; a 410 falls back to
+    listing).
     """
 
     def __init__(
@@ -80,7 +82,8 @@ class Reflector:
         self.resource_version = resource_version or ""
         self.lists = 0  # how many times it listed (the first list included)
         self.bookmarks = 0
-        self.error: KubeError | None = None  # what stopped it, when something did
+        # The last failure, cleared once it recovers; a fatal one (401, 403, 404) stops the reflector.
+        self.error: KubeError | None = None
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._synced = threading.Event()

@@ -40,6 +40,8 @@ class PdbMonitor:
         self.clock = clock
         self.violations: list[JSONDict] = []
         self._pdbs: dict[str, dict[str, _Watched]] = {}
+        # (namespace, labels) → the PDBs selecting them: pods of one workload share their labels.
+        self._selecting: dict[tuple[str, frozenset[tuple[str, str]]], tuple[str, ...]] = {}
 
     def on_event(self, key: StorageKey, event: WatchEvent) -> None:
         if key == PDBS:
@@ -52,6 +54,7 @@ class PdbMonitor:
         meta = pdb["metadata"]
         ns, name = meta["namespace"], meta["name"]
         in_ns = self._pdbs.setdefault(ns, {})
+        self._selecting = {k: v for k, v in self._selecting.items() if k[0] != ns}
         if event.type == "DELETED":
             in_ns.pop(name, None)
             return
@@ -73,10 +76,19 @@ class PdbMonitor:
         if not watched_in_ns:
             return
         name = meta["name"]
+        ns = meta.get("namespace", "")
         labels = meta.get("labels") or {}
+        key = (ns, frozenset(labels.items()))
+        selecting = self._selecting.get(key)
+        if selecting is None:
+            selecting = tuple(n for n, w in watched_in_ns.items() if w.selector.matches(labels))
+            self._selecting[key] = selecting
+        healthy = event.type != "DELETED" and _healthy(pod)
         for pdb_name, watched in watched_in_ns.items():
-            selected = watched.selector.matches(labels)
-            now_healthy = event.type != "DELETED" and selected and _healthy(pod)
+            selected = pdb_name in selecting
+            if not selected and name not in watched.healthy:
+                continue
+            now_healthy = healthy and selected
             if now_healthy:
                 watched.healthy.add(name)
                 continue

@@ -56,12 +56,19 @@ def _compact(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def fields_v1(value: Any) -> JSONDict:
+# Deep enough for what readers of managedFields use (who owns which top-level fields, and the
+# API version they wrote with); deeper levels cost most of a write's time at scale.
+FIELDS_DEPTH = 4
+
+
+def fields_v1(value: Any, depth: int = FIELDS_DEPTH) -> JSONDict:
     """A FieldsV1 set in the apiserver's shape (`f:` fields, `k:` keyed list items, `.` for self)."""
+    if depth <= 0:
+        return {}
     if isinstance(value, dict):
         out: JSONDict = {}
         for key, sub in value.items():
-            out[f"f:{key}"] = fields_v1(sub) if isinstance(sub, dict | list) else {}
+            out[f"f:{key}"] = fields_v1(sub, depth - 1) if isinstance(sub, dict | list) else {}
         return out
     if isinstance(value, list):
         out = {}
@@ -69,7 +76,7 @@ def fields_v1(value: Any) -> JSONDict:
             key = _list_item_key(item)
             if key is None:
                 return {}
-            out[key] = {".": {}, **fields_v1(item)}
+            out[key] = {".": {}, **fields_v1(item, depth - 1)}
         return out
     return {}
 
@@ -77,7 +84,8 @@ def fields_v1(value: Any) -> JSONDict:
 def owned_fields(obj: JSONDict, subresource: str) -> JSONDict:
     """The fields a write set: status for the status subresource, everything else otherwise."""
     if subresource == "status":
-        return {"f:status": fields_v1(obj.get("status") or {})}
+        # Status writes are the most frequent ones (kubelets, controllers): top-level fields only.
+        return {"f:status": fields_v1(obj.get("status") or {}, 1)}
     meta = obj.get("metadata") or {}
     kept = {k: meta[k] for k in ("labels", "annotations", "finalizers", "ownerReferences") if k in meta}
     body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}

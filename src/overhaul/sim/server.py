@@ -159,6 +159,7 @@ def prepare(config: SimConfig) -> PreparedServer:
         api.extra_routes["/debug/overhaul/violations"] = lambda _request: json_response(
             {"violations": world.monitor.violations}
         )
+        api.extra_routes["/debug/overhaul/stats"] = lambda _request: json_response(world.stats())
         tls = make_serving_cert()
         cert_file, key_file = tls.write(Path(tmpdir.name))
         path = config.kubeconfig_out or Path(tempfile.gettempdir()) / f"overhaul-sim-{port}.kubeconfig"

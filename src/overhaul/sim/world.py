@@ -60,3 +60,16 @@ class World:
             SchedulerController(self.cluster),
             KubeletController(self.cluster, self.settings),
         ]
+
+    def stats(self) -> dict[str, object]:
+        """Counts for benchmarks and debugging: pods by phase, nodes, queued controller work."""
+        phases: dict[str, int] = {}
+        for stored in self.cluster.store.collection(("", "pods")).items.values():
+            phase = str((stored.obj.get("status") or {}).get("phase") or "Unknown")
+            phases[phase] = phases.get(phase, 0) + 1
+        return {
+            "pods": phases,
+            "nodes": len(self.cluster.store.collection(("", "nodes")).items),
+            "pending_work": self.manager.pending(),
+            "resourceVersion": self.cluster.store.rv,
+        }

@@ -26,8 +26,21 @@ class DisruptionController(Controller):
 
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
-        # namespace → PDB name → selector: which PDBs a pod change concerns, without listing PDBs.
+        # namespace → PDB name → selector, and which pods each PDB selects (kept from events), so
+        # that a pod change touches only its own PDBs and a sync reads only the selected pods.
         self._selectors: dict[str, dict[str, LabelSelector]] = {}
+        self._members: dict[tuple[str, str], set[str]] = {}
+        self._pdbs_of_pod: dict[tuple[str, str], set[str]] = {}
+        self._by_labels: dict[tuple[str, frozenset[tuple[str, str]]], tuple[str, ...]] = {}
+
+    def _selecting(self, ns: str, labels: dict[str, str]) -> tuple[str, ...]:
+        """The PDBs whose selector matches these labels (cached: a workload's pods share labels)."""
+        key = (ns, frozenset(labels.items()))
+        found = self._by_labels.get(key)
+        if found is None:
+            found = tuple(n for n, sel in self._selectors.get(ns, {}).items() if sel.matches(labels))
+            self._by_labels[key] = found
+        return found
 
     def initial_items(self) -> Iterable[Hashable]:
         for stored in self.cluster.store.collection(PDBS).items.values():
@@ -37,7 +50,26 @@ class DisruptionController(Controller):
 
     def _remember(self, pdb: JSONDict) -> None:
         meta = pdb["metadata"]
-        self._selectors.setdefault(meta["namespace"], {})[meta["name"]] = disruption.pdb_selector(pdb)
+        ns, name = meta["namespace"], meta["name"]
+        selector = disruption.pdb_selector(pdb)
+        in_ns = self._selectors.setdefault(ns, {})
+        if in_ns.get(name) == selector and (ns, name) in self._members:
+            return
+        in_ns[name] = selector
+        self._by_labels = {k: v for k, v in self._by_labels.items() if k[0] != ns}
+        self._forget_members(ns, name)
+        members = {s.obj["metadata"]["name"] for s in self.cluster.store.list(PODS, ns, selector)[0]}
+        self._members[(ns, name)] = members
+        for pod in members:
+            self._pdbs_of_pod.setdefault((ns, pod), set()).add(name)
+
+    def _forget_members(self, ns: str, name: str) -> None:
+        for pod in self._members.pop((ns, name), set()):
+            owners = self._pdbs_of_pod.get((ns, pod))
+            if owners is not None:
+                owners.discard(name)
+                if not owners:
+                    del self._pdbs_of_pod[(ns, pod)]
 
     def enqueue_for(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
         obj = event.stored.obj
@@ -46,6 +78,8 @@ class DisruptionController(Controller):
         if key == PDBS:
             if event.type == "DELETED":
                 self._selectors.get(ns, {}).pop(meta["name"], None)
+                self._by_labels = {k: v for k, v in self._by_labels.items() if k[0] != ns}
+                self._forget_members(ns, meta["name"])
                 return ()
             self._remember(obj)
             return ((ns, meta["name"]),)
@@ -54,11 +88,30 @@ class DisruptionController(Controller):
             return ()
         if key != PODS:
             return [(ns, name) for name in selectors]  # a controller's scale changed
+        return [(ns, name) for name in self._track_pod(ns, meta, event)]
+
+    def _track_pod(self, ns: str, meta: JSONDict, event: WatchEvent) -> set[str]:
+        """Updates which PDBs select the pod; returns the PDBs to sync (before and after)."""
+        pod = meta["name"]
+        before = set(self._pdbs_of_pod.get((ns, pod), ()))
+        old_labels = ((event.old or {}).get("metadata") or {}).get("labels")
         labels = meta.get("labels") or {}
-        old_labels = ((event.old or {}).get("metadata") or {}).get("labels") or {}
-        return [
-            (ns, name) for name, sel in selectors.items() if sel.matches(labels) or sel.matches(old_labels)
-        ]
+        if event.type == "DELETED":
+            after: set[str] = set()
+        elif event.type == "MODIFIED" and old_labels == labels:
+            after = before
+        else:
+            after = set(self._selecting(ns, labels))
+        if after != before:
+            for name in before - after:
+                self._members.get((ns, name), set()).discard(pod)
+            for name in after - before:
+                self._members.setdefault((ns, name), set()).add(pod)
+            if after:
+                self._pdbs_of_pod[(ns, pod)] = set(after)
+            else:
+                self._pdbs_of_pod.pop((ns, pod), None)
+        return before | after
 
     def reconcile(self, item: Hashable) -> float | None:
         assert isinstance(item, tuple)
@@ -70,8 +123,12 @@ class DisruptionController(Controller):
         pdb = stored.obj
         now = self.cluster.clock.now()
         now_text = self.cluster.now()
-        selector = disruption.pdb_selector(pdb)
-        pods = [s.obj for s in self.cluster.store.list(PODS, ns, selector)[0]]
+        store = self.cluster.store
+        pods = []
+        for pod_name in sorted(self._members.get((ns, name), ())):
+            found = store.get(PODS, ns, pod_name)
+            if found is not None:
+                pods.append(found.obj)
         status = dict(pdb.get("status") or {})
         generation = int(pdb["metadata"].get("generation", 1))
         try:
@@ -121,6 +178,7 @@ class DisruptionController(Controller):
         """Controller uid → scale for the pods' controllers (getExpectedScale)."""
         scale_of: dict[str, int] = {}
         unmanaged: list[str] = []
+        seen_refs: set[str] = set()  # a pod's controller (a ReplicaSet) may count as its owner's scale
         store = self.cluster.store
         for pod in pods:
             meta = pod["metadata"]
@@ -128,8 +186,9 @@ class DisruptionController(Controller):
             if ref is None:
                 unmanaged.append(meta["name"])
                 continue
-            if ref.get("uid") in scale_of:
+            if ref.get("uid") in seen_refs:
                 continue
+            seen_refs.add(str(ref.get("uid")))
             uid, scale = self._controller_scale(ref, meta["namespace"], store)
             scale_of[uid] = scale
         return scale_of, unmanaged

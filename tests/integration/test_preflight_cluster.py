@@ -244,6 +244,16 @@ def test_the_other_checks_are_quiet_on_the_demo(baseline: tuple[int, JSON, str],
     assert keys(baseline[1], check) == set()
 
 
+def test_accepting_the_demos_blockers_exits_0(sim: SimProcess) -> None:
+    accepted = ("removed-api", "pdb-blocks-drain", "unmanaged-pod")
+    code, report, _ = preflight(
+        sim, "--to", "1.35", "--today", QUIET_DAY, *(f"--accept={c}" for c in accepted)
+    )
+    assert code == 0
+    assert report["summary"]["blocking"] == 0
+    assert all("--accept" in f["message"] for f in report["findings"] if f["check"] in accepted)
+
+
 def test_end_of_support_by_date(sim: SimProcess) -> None:
     _, report, _ = preflight(sim, "--to", "1.35", "--today", "2027-01-15")
     messages = [f["message"] for f in report["findings"] if f["check"] == "end-of-support"]

@@ -66,7 +66,9 @@ def node(
         all_labels[CONTROL_PLANE_LABEL] = ""
     conds = list(conditions)
     if ready is not None:
-        conds.append(Condition("Ready", "True" if ready else "False", "KubeletReady" if ready else "KubeletNotReady"))
+        conds.append(
+            Condition("Ready", "True" if ready else "False", "KubeletReady" if ready else "KubeletNotReady")
+        )
     allocatable = Resources(cpu, memory, 100 * GI)
     return NodeView(
         name=name,
@@ -285,7 +287,9 @@ def healthy_cluster() -> ClusterView:
     nodes += workers(3)
     workloads, pods = app("shop", "web", 3, ["worker-1", "worker-2", "worker-3"])
     pods += static_pods("cp-1")
-    return cluster(nodes, pods, workloads, [pdb("shop", "web", "web", max_unavailable=1, expected=3, healthy=3)])
+    return cluster(
+        nodes, pods, workloads, [pdb("shop", "web", "web", max_unavailable=1, expected=3, healthy=3)]
+    )
 
 
 def static_pods(node_name: str, *, ready: bool = True) -> list[PodView]:
@@ -331,3 +335,9 @@ def of(findings: Iterable[Finding], severity: Severity | None = None) -> list[Fi
 
 def named(findings: Iterable[Finding], name: str) -> list[Finding]:
     return [f for f in findings if f.object.name == name]
+
+
+def app_cluster(name: str, replicas: int, *, pdbs: Iterable[PdbView] = (), **options: Any) -> ClusterView:
+    """Three workers and one app (namespace `a`) spread over them."""
+    workloads, pods = app("a", name, replicas, ["worker-1", "worker-2", "worker-3"], **options)
+    return cluster(workers(3), pods, workloads, pdbs)

@@ -338,3 +338,71 @@ def test_rolling_update_never_exceeds_surge_nor_drops_below_minimum_available(
     assert rollout_status(env.get("apps", "deployments", "web")) == 'deployment "web" successfully rolled out'
     assert {p["spec"]["containers"][0]["image"] for p in live_pods(env)} == {"nginx:1.26"}
     assert len(live_pods(env)) == replicas
+
+
+# ----- the arithmetic, as deployment_util.go computes it ---------------------------------------------
+
+
+def test_fenceposts_round_surge_up_and_unavailable_down() -> None:
+    assert du.resolve_fenceposts("25%", "25%", 10) == (3, 2)
+    assert du.resolve_fenceposts("25%", "25%", 3) == (1, 0)
+    assert du.resolve_fenceposts(0, "10%", 5) == (0, 1)  # both zero would stall: one may be unavailable
+    assert du.resolve_fenceposts(None, None, 4) == (0, 1)
+    assert du.resolve_fenceposts(2, 1, 4) == (2, 1)
+
+
+def test_new_replica_set_grows_into_the_surge_only() -> None:
+    d = deployment(
+        "web", 10, strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 0}}
+    )
+    old = {"spec": {"replicas": 10}, "status": {"replicas": 10}}
+    new = {"spec": {"replicas": 0}, "status": {}}
+    assert du.new_rs_new_replicas(d, [old, new], new) == 3
+    old_shrunk = {"spec": {"replicas": 8}, "status": {"replicas": 10}}  # its pods are not gone yet
+    assert du.new_rs_new_replicas(d, [old_shrunk, {"spec": {"replicas": 3}}], {"spec": {"replicas": 3}}) == 3
+    recreate = deployment("web", 10, strategy={"type": "Recreate"})
+    assert du.new_rs_new_replicas(recreate, [old, new], new) == 10
+
+
+def test_rollback_annotations_keep_the_revision_history() -> None:
+    d = deployment("web", 2, strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}})
+    d["metadata"]["annotations"] = {
+        du.CHANGE_CAUSE: "undo",
+        du.REVISION: "5",
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+    }
+    rs = {du.REVISION: "2", du.REVISION_HISTORY: "1"}
+    out = du.new_rs_annotations(d, rs, 6, exists=True)
+    assert out == {du.REVISION: "6", du.REVISION_HISTORY: "1,2", du.CHANGE_CAUSE: "undo"}
+    created = du.new_rs_annotations(d, {}, 1, exists=False)
+    assert created == {
+        du.REVISION: "1",
+        du.CHANGE_CAUSE: "undo",
+        du.DESIRED_REPLICAS: "2",
+        du.MAX_REPLICAS: "3",
+    }
+
+
+def test_proportions_follow_the_max_replicas_annotation() -> None:
+    d = deployment(
+        "web", 20, strategy={"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}
+    )
+    rs = {"metadata": {"annotations": {du.MAX_REPLICAS: "13"}}, "spec": {"replicas": 8}}
+    assert du.proportion(rs, d, 10, 0) == 6  # round(8 * 23 / 13) - 8
+    assert du.proportion(rs, d, 10, 8) == 2  # never more than what is left to add
+    shrink = deployment("web", 0)
+    assert du.proportion(rs, shrink, -13, 0) == -8
+
+
+def test_templates_compare_without_the_hash_label_and_empty_fields() -> None:
+    a = {
+        "metadata": {"labels": {"app": "web", du.HASH_LABEL: "abc"}},
+        "spec": {"containers": [{"name": "c", "resources": {}}]},
+    }
+    b = {
+        "metadata": {"labels": {"app": "web"}, "creationTimestamp": None},
+        "spec": {"containers": [{"name": "c"}]},
+    }
+    assert du.equal_ignore_hash(a, b)
+    b["spec"]["containers"][0]["image"] = "x"
+    assert not du.equal_ignore_hash(a, b)

@@ -99,10 +99,13 @@ def _load_snapshot(path: Path) -> ClusterView:
 
 def preflight(
     ctx: typer.Context,
-    to: str = typer.Option(..., "--to", help="The target version: 1.36, v1.36, 1.36.2 or v1.36.2."),
+    to: str = typer.Option(
+        ..., "--to", metavar="V", help="The target version: 1.36, v1.36, 1.36.2 or v1.36.2."
+    ),
     manifests: list[str] = typer.Option(
         [],
         "--manifests",
+        metavar="PATH",
         help="Manifest files or directories (recursively) to scan for removed APIs; `-` reads stdin. "
         "Repeatable.",
         show_default=False,
@@ -113,22 +116,25 @@ def preflight(
     from_snapshot: Path | None = typer.Option(
         None,
         "--from-snapshot",
+        metavar="FILE",
         help="Check a snapshot written by `overhaul snapshot` instead of a live cluster.",
         dir_okay=False,
     ),
     batch: int = typer.Option(
-        1, "--batch", help="How many nodes are drained at once (for the capacity check)."
+        1, "--batch", metavar="N", help="How many nodes are drained at once (for the capacity check)."
     ),
     accept: list[str] = typer.Option(
         [],
         "--accept",
+        metavar="CHECK",
         help="A check whose blocking findings are accepted (reported as warnings). Repeatable.",
         show_default=False,
     ),
-    output: str = typer.Option("table", "-o", "--output", help="table, json or junit."),
+    output: str = typer.Option("table", "-o", "--output", metavar="FORMAT", help="table, json or junit."),
     today: str | None = typer.Option(
         None,
         "--today",
+        metavar="DATE",
         help="Judge end of support as of this date, YYYY-MM-DD (default: today).",
         show_default=False,
     ),

@@ -28,6 +28,12 @@ def up(
     speed: float = typer.Option(1.0, "--speed", min=0.001, help="Simulated seconds per wall-clock second."),
     nodes: int = typer.Option(0, "--nodes", min=0, help="Worker nodes to add."),
     pods_per_node: int = typer.Option(0, "--pods-per-node", min=0, help="Running pods per added worker."),
+    pod_start_seconds: float = typer.Option(
+        1.0, "--pod-start-seconds", min=0.0, help="Simulated seconds from a pod's acceptance to Running."
+    ),
+    pod_ready_seconds: float = typer.Option(
+        1.0, "--pod-ready-seconds", min=0.0, help="Simulated seconds from Running to Ready."
+    ),
     bookmark_interval: float = typer.Option(
         15.0, "--bookmark-interval", min=0.01, hidden=True, help="Seconds between watch bookmarks."
     ),
@@ -42,6 +48,8 @@ def up(
         nodes=nodes,
         pods_per_node=pods_per_node,
         bookmark_interval=bookmark_interval,
+        pod_start_seconds=pod_start_seconds,
+        pod_ready_seconds=pod_ready_seconds,
     )
     try:
         prepared = prepare(config)

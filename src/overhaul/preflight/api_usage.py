@@ -9,7 +9,8 @@ its owner sends; it is judged by the apiVersion the clients used, as the object 
   annotation; the control plane's own controllers are not clients) are the user's current
   source: an old version there blocks;
 - an older managedFields entry alone is a warning naming its manager: such entries stay behind
-  for years after the source moved on, and are the main source of false alarms of other tools.
+  for years after the source moved on, and are the main source of false alarms of other tools
+  (entries of the control plane's own controllers are ignored: they follow the server).
 
 Manifests and Helm releases are the source itself, so their apiVersion is judged directly; the
 apiserver's `apiserver_requested_deprecated_apis` metric says a client called a deprecated
@@ -181,6 +182,8 @@ def _live_findings(usage: ObjectApiUsage, judge: Judge) -> Iterator[Finding]:
         )
     stale: dict[str, list[ManagedFieldsEntry]] = {}
     for entry in usage.managed_fields:
+        if entry.manager in SYSTEM_MANAGERS:
+            continue  # the control plane writes with its own, current versions
         if entry is not latest and entry.api_version and entry.api_version not in current:
             stale.setdefault(entry.api_version, []).append(entry)
     for api_version, entries in stale.items():
@@ -194,8 +197,8 @@ def _live_findings(usage: ObjectApiUsage, judge: Judge) -> Iterator[Finding]:
         )
         message = f"{name}: an older write by {writers} used {api_version}{newest}: {verdict.what}."
         remedy = (
-            f"If {managers} still writes this object, update it to {verdict.remedy.removeprefix('use ')}; "
-            "if not, nothing to do: stale managedFields entries are harmless."
+            f"If {managers} still writes this object, fix it ({verdict.remedy}); if not, nothing to do: "
+            "stale managedFields entries are harmless."
         )
         severity = Severity.WARNING if verdict.status is ApiStatus.REMOVED else Severity.INFO
         yield _finding(

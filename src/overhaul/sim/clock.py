@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -25,9 +26,19 @@ class Clock:
         return sim_seconds / self.speed
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def rfc3339(moment: datetime) -> str:
     """Kubernetes' metav1.Time format: second precision, UTC, `Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Every write stamps the time: the text of the last second is kept (strftime costs ~8 µs).
+    second = math.floor(moment.timestamp())
+    last = _last_second[0]
+    if last[0] == second:
+        return last[1]
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_second[0] = (second, text)
+    return text
 
 
 def rfc3339_micro(moment: datetime) -> str:

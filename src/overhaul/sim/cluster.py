@@ -59,6 +59,8 @@ GENERATION_KINDS = {
 # Kinds whose create keeps the status the client sent (a kubelet registers its Node with status).
 KEEP_STATUS_ON_CREATE = {("", "Node"), ("", "Event")}
 
+GENERATE_NAME_ATTEMPTS = 8  # the apiserver's tries at a free generated name
+
 PATCH_JSON = "application/json-patch+json"
 PATCH_MERGE = "application/merge-patch+json"
 PATCH_STRATEGIC = "application/strategic-merge-patch+json"
@@ -337,6 +339,12 @@ class Cluster:
         if not meta.get("name"):
             if meta.get("generateName"):
                 meta["name"] = generated_name(str(meta["generateName"]))
+                # The apiserver tries another suffix when one is taken (RetryGenerateName, GA in 1.32):
+                # 5 random characters collide often among thousands of a DaemonSet's pods.
+                for _ in range(GENERATE_NAME_ATTEMPTS - 1):
+                    if self.store.get(rt.key, ns, str(meta["name"])) is None:
+                        break
+                    meta["name"] = generated_name(str(meta["generateName"]))
             else:
                 raise errors.invalid(
                     rt.kind,

@@ -8,6 +8,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from overhaul.sim.clock import rfc3339
 
 JSONDict = dict[str, Any]
@@ -51,8 +53,6 @@ def _list_item_key(item: Any) -> str | None:
 
 
 def _compact(value: Any) -> str:
-    import orjson
-
     return orjson.dumps(value).decode()
 
 
@@ -81,6 +81,22 @@ def fields_v1(value: Any, depth: int = FIELDS_DEPTH) -> JSONDict:
     return {}
 
 
+_FIELDS_CACHE: dict[bytes, JSONDict] = {}
+_FIELDS_CACHE_SIZE = 4096
+
+
+def _shared_fields(value: JSONDict) -> JSONDict:
+    """fields_v1 of `value`, shared with earlier writes of the same value (a workload's replicas):
+    managedFields are replaced, never changed in place, so sharing the sets is safe."""
+    key = orjson.dumps(value)
+    found = _FIELDS_CACHE.get(key)
+    if found is None:
+        if len(_FIELDS_CACHE) >= _FIELDS_CACHE_SIZE:
+            _FIELDS_CACHE.clear()
+        found = _FIELDS_CACHE[key] = fields_v1(value)
+    return found
+
+
 def owned_fields(obj: JSONDict, subresource: str) -> JSONDict:
     """The fields a write set: status for the status subresource, everything else otherwise."""
     if subresource == "status":
@@ -89,9 +105,9 @@ def owned_fields(obj: JSONDict, subresource: str) -> JSONDict:
     meta = obj.get("metadata") or {}
     kept = {k: meta[k] for k in ("labels", "annotations", "finalizers", "ownerReferences") if k in meta}
     body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
-    out = fields_v1(body)
+    out = dict(_shared_fields(body))
     if kept:
-        out["f:metadata"] = fields_v1(kept)
+        out["f:metadata"] = _shared_fields(kept)
     return out
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import errno
+import gc
 import os
 import signal
 import socket
@@ -24,6 +26,19 @@ from overhaul.sim.tls import make_serving_cert
 from overhaul.sim.world import SimSettings, World
 
 CLUSTER_NAME = "overhaul-sim"
+FREEZE_EVERY = 1.0  # wall seconds between moves of what survived into the collector's permanent set
+
+
+async def keep_collector_cheap() -> None:
+    """Keeps Python's cyclic garbage collector off the stored objects.
+
+    150,000 pods are some 15 million small dicts and lists, acyclic and long-lived; every full
+    collection walks all of them and stops the API for seconds. What is alive is moved to the
+    permanent generation now and then (gc.freeze), so collections only look at what is new.
+    """
+    while True:
+        gc.freeze()
+        await asyncio.sleep(FREEZE_EVERY)
 
 
 class ServerError(RuntimeError):
@@ -40,6 +55,8 @@ class SimConfig:
     nodes: int = 0
     pods_per_node: int = 0
     bookmark_interval: float = 15.0  # seconds between watch bookmarks (shorter in tests)
+    pod_start_seconds: float = 1.0  # simulated seconds from a pod's acceptance to Running
+    pod_ready_seconds: float = 1.0  # and from Running to Ready
 
 
 def kubeconfig(server: str, token: str, ca_pem: bytes) -> dict[str, Any]:
@@ -123,6 +140,10 @@ class PreparedServer:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=2,
+            # kube-apiserver keeps idle connections 90 s (IdleTimeout, as http.DefaultTransport).
+            # uvicorn's default of 5 s races clients that come back after exactly 5 s, as
+            # `kubectl drain` does when an eviction got 429: its POST then fails with EOF.
+            timeout_keep_alive=90,
             access_log=False,
             ssl_certfile=str(self.cert_file),
             ssl_keyfile=str(self.key_file),
@@ -143,10 +164,17 @@ def prepare(config: SimConfig) -> PreparedServer:
     tmpdir = tempfile.TemporaryDirectory(prefix="overhaul-sim-")
     try:
         port = int(sock.getsockname()[1])
-        world = World(SimSettings(version=config.version, speed=config.speed))
+        settings = SimSettings(
+            version=config.version,
+            speed=config.speed,
+            pod_start_seconds=config.pod_start_seconds,
+            pod_ready_seconds=config.pod_ready_seconds,
+        )
+        world = World(settings)
         cluster = world.cluster
         opts = ScenarioOptions(version=config.version, nodes=config.nodes, pods_per_node=config.pods_per_node)
         objects = load_scenario(cluster, config.scenario, opts)
+        gc.freeze()
         token = new_token()
         server = f"https://127.0.0.1:{port}"
         api = SimApi(
@@ -154,7 +182,7 @@ def prepare(config: SimConfig) -> PreparedServer:
             token,
             server_address=f"127.0.0.1:{port}",
             bookmark_interval=config.bookmark_interval,
-            background=[world.manager.run],
+            background=[world.manager.run, keep_collector_cheap],
         )
         api.extra_routes["/debug/overhaul/violations"] = lambda _request: json_response(
             {"violations": world.monitor.violations}

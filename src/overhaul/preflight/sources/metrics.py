@@ -52,8 +52,10 @@ def requested_deprecated_apis(text: str, served: Iterable[ServedResource] = ()) 
 
     known = tuple(served)
     found: dict[tuple[str, str, str], ApiUsage] = {}
+    # An apiserver's /metrics runs to tens of megabytes: parse only the lines of this metric.
+    relevant = "".join(line + "\n" for line in text.splitlines() if METRIC in line)
     try:
-        families = list(text_string_to_metric_families(text))
+        families = list(text_string_to_metric_families(relevant))
     except (ValueError, TypeError, IndexError) as err:
         raise MetricsError(f"/metrics is not in the Prometheus text format: {err}") from None
     for family in families:

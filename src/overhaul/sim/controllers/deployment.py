@@ -12,10 +12,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from overhaul.sim.clock import parse_rfc3339
+from overhaul.sim.controllers import deploymentstatus as ds
 from overhaul.sim.controllers import deploymentutil as du
 from overhaul.sim.controllers.events import record_event
 from overhaul.sim.controllers.podutil import (
@@ -116,9 +115,11 @@ class DeploymentController(WorkloadController):
         st = _State(self.get(DEPLOYMENTS, ns, name) or stored)
         if is_terminating(st.d):
             new, olds = self._new_and_old(st, create=False)
-            self._write_status(st, self._calculate_status(st.d, new, olds))
+            self._write_status(st, ds.calculate(st.d, new, olds, self.cluster.clock.now()))
             return None
-        self._check_paused_conditions(st)
+        paused = ds.paused_status(st.d, self.cluster.clock.now())
+        if paused is not None:
+            self._write_status(st, paused)
         spec = st.d.get("spec") or {}
         if spec.get("paused") or self._is_scaling_event(st):
             return self._sync(st)
@@ -151,7 +152,7 @@ class DeploymentController(WorkloadController):
         if (st.d.get("spec") or {}).get("paused"):
             self._cleanup(st, olds)
             new, olds = self._new_and_old(st, create=False)
-        self._write_status(st, self._calculate_status(st.d, new, olds))
+        self._write_status(st, ds.calculate(st.d, new, olds, self.cluster.clock.now()))
         return None
 
     def _rolling(self, st: _State) -> float | None:
@@ -465,136 +466,13 @@ class DeploymentController(WorkloadController):
                 continue
             self.delete(REPLICASETS, rs)
 
-    # ----- status ------------------------------------------------------------------------------
-
-    def _calculate_status(self, d: JSONDict, new: JSONDict | None, olds: list[JSONDict]) -> JSONDict:
-        everyone = [*olds, *([new] if new is not None else [])]
-        available = du.total_status(everyone, "availableReplicas")
-        old = du.status(d)
-        status: JSONDict = {
-            "observedGeneration": int(meta(d).get("generation") or 0),
-            "replicas": du.total_status(everyone, "replicas"),
-            "updatedReplicas": int(du.status(new).get("replicas") or 0) if new is not None else 0,
-            "readyReplicas": du.total_status(everyone, "readyReplicas"),
-            "availableReplicas": available,
-            "unavailableReplicas": max(0, du.total_spec(everyone) - available),
-        }
-        status = {k: v for k, v in status.items() if v}
-        status["conditions"] = [dict(c) for c in old.get("conditions") or []]
-        now = self.cluster.now()
-        if available >= replicas_of(d) - du.max_unavailable(d):
-            cond = du.new_condition(
-                "Available", "True", du.MIN_AVAILABLE, "Deployment has minimum availability.", now
-            )
-        else:
-            cond = du.new_condition(
-                "Available",
-                "False",
-                du.MIN_UNAVAILABLE,
-                "Deployment does not have minimum availability.",
-                now,
-            )
-        du.set_condition(status, cond)
-        if "collisionCount" in old:
-            status["collisionCount"] = old["collisionCount"]
-        return status
-
     def _sync_rollout_status(self, st: _State) -> float | None:
         new, olds = self._new_and_old(st, create=False)
-        d = st.d
-        status = self._calculate_status(d, new, olds)
-        if not du.has_deadline(d):
-            du.remove_condition(status, "Progressing")
-        current = du.get_condition(du.status(d), "Progressing")
-        rs_name = str(meta(new)["name"]) if new is not None else ""
-        settled = (
-            int(status.get("replicas") or 0) == int(status.get("updatedReplicas") or 0)
-            and current is not None
-            and current.get("reason") == du.NEW_RS_AVAILABLE
-        )
-        now = self.cluster.now()
-        if du.has_deadline(d) and not settled:
-            if du.complete(d, status):
-                message = f'ReplicaSet "{rs_name}" has successfully progressed.'
-                du.set_condition(
-                    status, du.new_condition("Progressing", "True", du.NEW_RS_AVAILABLE, message, now)
-                )
-            elif du.progressing(d, status):
-                message = f'ReplicaSet "{rs_name}" is progressing.'
-                cond = du.new_condition("Progressing", "True", du.RS_UPDATED, message, now)
-                if current is not None:
-                    if current.get("status") == "True":
-                        cond["lastTransitionTime"] = current.get("lastTransitionTime", now)
-                    du.remove_condition(status, "Progressing")
-                du.set_condition(status, cond)
-            elif self._timed_out(d, status):
-                message = f'ReplicaSet "{rs_name}" has timed out progressing.'
-                du.set_condition(status, du.new_condition("Progressing", "False", du.TIMED_OUT, message, now))
-        failure = self._replica_failure([*olds, *([new] if new is not None else [])])
-        if failure is not None:
-            du.set_condition(status, failure)
-        else:
-            du.remove_condition(status, "ReplicaFailure")
-        if status != du.status(d):
+        now = self.cluster.clock.now()
+        status = ds.with_progress(st.d, new, olds, now)
+        if status != du.status(st.d):
             self._write_status(st, status)
-        return self._requeue_stuck(st.d, status)
-
-    def _replica_failure(self, rss: list[JSONDict]) -> JSONDict | None:
-        for rs in rss:
-            for c in du.status(rs).get("conditions") or []:
-                if c.get("type") == "ReplicaFailure" and c.get("status") == "True":
-                    now = self.cluster.now()
-                    return du.new_condition(
-                        "ReplicaFailure", "True", c.get("reason", ""), c.get("message", ""), now
-                    )
-        return None
-
-    def _timed_out(self, d: JSONDict, status: JSONDict) -> bool:
-        cond = du.get_condition(status, "Progressing")
-        if cond is None or cond.get("reason") == du.NEW_RS_AVAILABLE:
-            return False
-        if cond.get("reason") == du.TIMED_OUT:
-            return True
-        deadline = int((d.get("spec") or {}).get("progressDeadlineSeconds") or 0)
-        since = parse_rfc3339(str(cond.get("lastUpdateTime")))
-        return since + timedelta(seconds=deadline) < self.cluster.clock.now()
-
-    def _requeue_stuck(self, d: JSONDict, status: JSONDict) -> float | None:
-        """When to look again for a ProgressDeadlineExceeded, if the rollout shows no progress."""
-        current = du.get_condition(du.status(d), "Progressing")
-        if not du.has_deadline(d) or current is None:
-            return None
-        if du.complete(d, status) or current.get("reason") == du.TIMED_OUT:
-            return None
-        deadline = int((d.get("spec") or {}).get("progressDeadlineSeconds") or 0)
-        since = parse_rfc3339(str(current.get("lastUpdateTime")))
-        after = (since + timedelta(seconds=deadline) - self.cluster.clock.now()).total_seconds()
-        return after + 1.0 if after >= 1.0 else 0.5
-
-    def _check_paused_conditions(self, st: _State) -> None:
-        d = st.d
-        if not du.has_deadline(d):
-            return
-        cond = du.get_condition(du.status(d), "Progressing")
-        if cond is not None and cond.get("reason") == du.TIMED_OUT:
-            return
-        paused = bool((d.get("spec") or {}).get("paused"))
-        has_paused = cond is not None and cond.get("reason") == du.PAUSED
-        if paused == has_paused:
-            return
-        status = copy.deepcopy(d.get("status") or {})
-        now = self.cluster.now()
-        if paused and not has_paused:
-            du.set_condition(
-                status, du.new_condition("Progressing", "Unknown", du.PAUSED, "Deployment is paused", now)
-            )
-        elif not paused and has_paused:
-            du.set_condition(
-                status, du.new_condition("Progressing", "Unknown", du.RESUMED, "Deployment is resumed", now)
-            )
-        else:
-            return
-        self._write_status(st, status)
+        return ds.recheck_after(st.d, status, now)
 
     # ----- writes ------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ log = logging.getLogger("overhaul.sim.controllers")
 CONFLICT_RETRY_SECONDS = 0.05
 ERROR_RETRY_SECONDS = 1.0
 MIN_REQUEUE_SECONDS = 0.001
+# Wall time one batch of reconciles may hold the event loop that also serves the API.
+SLICE_SECONDS = 0.04
 
 
 class Controller:
@@ -119,11 +122,12 @@ class ControllerManager:
 
     # ----- running -------------------------------------------------------------------------
 
-    def step(self, budget: int = 500) -> int:
-        """Reconciles up to `budget` queued items, round-robin across controllers; returns how many."""
+    def step(self, budget: int = 500, deadline: float | None = None) -> int:
+        """Reconciles up to `budget` queued items, round-robin across controllers, stopping after the
+        round that passes `deadline` (a `time.perf_counter()` value) if given; returns how many."""
         self._release_due_timers()
         done = 0
-        while done < budget:
+        while done < budget and (deadline is None or time.perf_counter() < deadline):
             progressed = False
             for controller in self.controllers:
                 queue = self._queues[controller.name]
@@ -185,7 +189,7 @@ class ControllerManager:
         self._wakeup = asyncio.Event()
         clock = self.cluster.clock
         while True:
-            if self.step():
+            if self.step(deadline=time.perf_counter() + SLICE_SECONDS):
                 await asyncio.sleep(0)
                 continue
             self._wakeup.clear()

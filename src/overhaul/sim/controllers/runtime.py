@@ -17,7 +17,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from overhaul.sim.clock import VirtualClock
@@ -179,9 +179,9 @@ class ControllerManager:
             due = self.next_due()
             if due is None or due > end:
                 break
-            clock.advance_to(datetime.fromtimestamp(due, UTC))
+            clock.advance_to(_moment_at_or_after(due))
             total += self.run_until_idle(max_items - total)
-        clock.advance_to(datetime.fromtimestamp(end, UTC))
+        clock.advance_to(_moment_at_or_after(end))
         return total + self.run_until_idle(max_items - total)
 
     async def run(self) -> None:
@@ -199,3 +199,12 @@ class ControllerManager:
                 timeout = max(0.0, clock.wall_seconds(due - clock.now().timestamp()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+
+
+def _moment_at_or_after(timestamp: float) -> datetime:
+    """The datetime of `timestamp`, rounded up to the microsecond: rounding down would leave a
+    timer a fraction of a microsecond in the future, never due, and run_for would spin."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    if moment.timestamp() < timestamp:
+        moment += timedelta(microseconds=1)
+    return moment

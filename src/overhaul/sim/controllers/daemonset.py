@@ -241,10 +241,23 @@ class DaemonSetController(WorkloadController):
             state.dirty.clear()
         else:
             nodes, state.dirty = state.dirty, set()
+        surge = _max_surge(ds, max(1, state.totals[DESIRED])) > 0
+        pending = sorted(nodes)
+        try:
+            return self._manage_nodes(ds, uid, state, pending, surge)
+        except Exception:
+            # A failed write (a conflict, a name clash) must not lose the nodes not handled yet.
+            state.dirty.update(pending)
+            raise
+
+    def _manage_nodes(
+        self, ds: JSONDict, uid: str, state: _Daemon, pending: list[str], surge: bool
+    ) -> float | None:
+        """Handles `pending` nodes in order, removing each from the list once it is done."""
         created = 0
         again: float | None = None
-        surge = _max_surge(ds, max(1, state.totals[DESIRED])) > 0
-        for node in sorted(nodes):
+        while pending:
+            node = pending[0]
             node_obj = self.cluster.store.get(NODES, None, node)
             placement = state.placement
             fit = placement.fits(node_obj.obj) if node_obj is not None and placement else (False, False)
@@ -270,6 +283,7 @@ class DaemonSetController(WorkloadController):
                     if not is_terminating(pod):
                         self.delete(PODS, pod)
             self._share(ds, uid, node, state)
+            pending.pop(0)
         return again
 
     def _prune(

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import objects
 from tests.support.kubectl import Kubectl, KubectlRunner, parse_table
 from tests.support.simproc import SimProcess
 from tests.support.waiting import eventually
@@ -27,7 +28,6 @@ from tests.support.waiting import eventually
 JSONDict = dict[str, Any]
 WORKERS = 4
 SPEED = 5  # simulated seconds per wall-clock second: a pod is Ready 0.4 s after it is bound
-IMAGE = "registry.k8s.io/pause:3.10"
 BUDGET_MESSAGE = "Cannot evict pod as it would violate the pod's disruption budget."
 TWO_PDBS_MESSAGE = (
     "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
@@ -71,86 +71,6 @@ def ns(ns: str, api: httpx.Client) -> Iterator[str]:
         f"namespace {ns} to be deleted",
         timeout=30,
     )
-
-
-# ----- manifests ------------------------------------------------------------------------------
-
-
-def _template(labels: dict[str, str], image: str = IMAGE, **spec: Any) -> JSONDict:
-    return {
-        "metadata": {"labels": labels},
-        "spec": {
-            "containers": [
-                {"name": "app", "image": image, "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}
-            ],
-            **spec,
-        },
-    }
-
-
-def _deployment(ns: str, name: str, replicas: int, image: str = IMAGE, **spec: Any) -> JSONDict:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": _template({"app": name}, image, **spec),
-        },
-    }
-
-
-def _statefulset(ns: str, name: str, replicas: int) -> JSONDict:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": replicas,
-            "serviceName": name,
-            "selector": {"matchLabels": {"app": name}},
-            "template": _template({"app": name}),
-        },
-    }
-
-
-def _daemonset(ns: str, name: str) -> JSONDict:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"selector": {"matchLabels": {"app": name}}, "template": _template({"app": name})},
-    }
-
-
-def _job(ns: str, name: str) -> JSONDict:
-    template = _template({"app": name}, "registry.k8s.io/busybox:1.36-complete", restartPolicy="Never")
-    template["metadata"]["annotations"] = {"sim.overhaul.io/run-seconds": "2"}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"backoffLimit": 0, "template": template},
-    }
-
-
-def _pdb(ns: str, name: str, selector: dict[str, str], **budget: int) -> JSONDict:
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {**budget, "selector": {"matchLabels": selector}},
-    }
-
-
-def _bare_pod(ns: str, name: str) -> JSONDict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
-        "spec": _template({"app": name})["spec"],
-    }
 
 
 # ----- reading the cluster through kubectl ---------------------------------------------------------
@@ -228,10 +148,10 @@ def _drain(k: KubectlRunner, node: str, *extra: str, check: bool = True) -> Any:
 
 def test_controllers_run_pods(k: KubectlRunner, ns: str) -> None:
     k.create(
-        _deployment(ns, "web", 3),
-        _statefulset(ns, "db", 3),
-        _daemonset(ns, "agent"),
-        _job(ns, "once"),
+        objects.deployment(ns, "web", 3),
+        objects.statefulset(ns, "db", 3),
+        objects.daemonset(ns, "agent"),
+        objects.job(ns, "once"),
     )
     assert 'deployment "web" successfully rolled out' in _rollout(k, ns, "deployment/web")
     # The apiserver defaults a RollingUpdate partition of 0, so kubectl reports a partitioned roll out.
@@ -256,7 +176,7 @@ def test_controllers_run_pods(k: KubectlRunner, ns: str) -> None:
 
 
 def test_set_image_rollout_and_undo(k: KubectlRunner, ns: str) -> None:
-    k.create(_deployment(ns, "web", 3, image="registry.k8s.io/nginx:1"))
+    k.create(objects.deployment(ns, "web", 3, image="registry.k8s.io/nginx:1"))
     _rollout(k, ns, "deployment/web")
     first = {_name(p) for p in _wait_running(k, ns, "web", 3)}
 
@@ -286,7 +206,7 @@ def test_set_image_rollout_and_undo(k: KubectlRunner, ns: str) -> None:
 
 
 def test_scale(k: KubectlRunner, ns: str) -> None:
-    k.create(_deployment(ns, "web", 2), _statefulset(ns, "db", 3))
+    k.create(objects.deployment(ns, "web", 2), objects.statefulset(ns, "db", 3))
     _rollout(k, ns, "deployment/web")
     _rollout(k, ns, "statefulset/db")
 
@@ -311,11 +231,11 @@ def test_scale(k: KubectlRunner, ns: str) -> None:
 
 def test_drain_evicts_and_pods_come_back(k: KubectlRunner, api: httpx.Client, ns: str) -> None:
     k.create(
-        _deployment(ns, "web", 3, volumes=[{"name": "scratch", "emptyDir": {}}]),
-        _pdb(ns, "web", {"app": "web"}, maxUnavailable=1),
-        _statefulset(ns, "db", 2),
-        _pdb(ns, "db", {"app": "db"}, minAvailable=1),
-        _daemonset(ns, "agent"),
+        objects.deployment(ns, "web", 3, volumes=[{"name": "scratch", "emptyDir": {}}]),
+        objects.pdb(ns, "web", {"app": "web"}, maxUnavailable=1),
+        objects.statefulset(ns, "db", 2),
+        objects.pdb(ns, "db", {"app": "db"}, minAvailable=1),
+        objects.daemonset(ns, "agent"),
     )
     for what in ("deployment/web", "statefulset/db", "daemonset/agent"):
         _rollout(k, ns, what)
@@ -350,7 +270,10 @@ def test_drain_evicts_and_pods_come_back(k: KubectlRunner, api: httpx.Client, ns
 
 
 def test_drain_blocked_by_budget_times_out(k: KubectlRunner, api: httpx.Client, ns: str) -> None:
-    k.create(_deployment(ns, "critical", 2), _pdb(ns, "critical", {"app": "critical"}, minAvailable=2))
+    k.create(
+        objects.deployment(ns, "critical", 2),
+        objects.pdb(ns, "critical", {"app": "critical"}, minAvailable=2),
+    )
     _rollout(k, ns, "deployment/critical")
     _wait_budget(k, ns, "critical", healthy=2, allowed=0)
     pods = _wait_running(k, ns, "critical", 2)
@@ -378,12 +301,12 @@ def test_drain_blocked_by_budget_times_out(k: KubectlRunner, api: httpx.Client, 
 
 
 def test_drain_refused_for_pod_with_two_budgets(k: KubectlRunner, api: httpx.Client, ns: str) -> None:
-    deployment = _deployment(ns, "twice", 1)
+    deployment = objects.deployment(ns, "twice", 1)
     deployment["spec"]["template"]["metadata"]["labels"]["tier"] = "front"
     k.create(
         deployment,
-        _pdb(ns, "by-app", {"app": "twice"}, maxUnavailable=1),
-        _pdb(ns, "by-tier", {"tier": "front"}, maxUnavailable=1),
+        objects.pdb(ns, "by-app", {"app": "twice"}, maxUnavailable=1),
+        objects.pdb(ns, "by-tier", {"tier": "front"}, maxUnavailable=1),
     )
     _rollout(k, ns, "deployment/twice")
     _wait_budget(k, ns, "by-app", healthy=1, allowed=1)
@@ -411,7 +334,7 @@ def test_drain_refused_for_pod_with_two_budgets(k: KubectlRunner, api: httpx.Cli
 
 
 def test_drain_bare_pod_needs_force(k: KubectlRunner, api: httpx.Client, ns: str) -> None:
-    k.create(_bare_pod(ns, "bare"))
+    k.create(objects.bare_pod(ns, "bare"))
     (pod,) = _wait_running(k, ns, "bare", 1)
     node = _node_of(pod)
 
@@ -433,7 +356,9 @@ def test_drain_bare_pod_needs_force(k: KubectlRunner, api: httpx.Client, ns: str
 
 
 def test_deleting_protected_pod_is_a_violation(k: KubectlRunner, api: httpx.Client, ns: str) -> None:
-    k.create(_deployment(ns, "guarded", 2), _pdb(ns, "guarded", {"app": "guarded"}, minAvailable=2))
+    k.create(
+        objects.deployment(ns, "guarded", 2), objects.pdb(ns, "guarded", {"app": "guarded"}, minAvailable=2)
+    )
     _rollout(k, ns, "deployment/guarded")
     _wait_budget(k, ns, "guarded", healthy=2, allowed=0)
     pods = _wait_running(k, ns, "guarded", 2)
@@ -455,7 +380,7 @@ def test_deleting_protected_pod_is_a_violation(k: KubectlRunner, api: httpx.Clie
 
 
 def test_node_upgrade(k: KubectlRunner, ns: str) -> None:
-    k.create(_deployment(ns, "web", 2), _daemonset(ns, "agent"))
+    k.create(objects.deployment(ns, "web", 2), objects.daemonset(ns, "agent"))
     _rollout(k, ns, "deployment/web")
     _rollout(k, ns, "daemonset/agent")
     pod = _wait_running(k, ns, "web", 2)[0]

@@ -107,6 +107,7 @@ def pod(
     start: dt.datetime | None = LONG_AGO,
     created: dt.datetime | None = LONG_AGO,
     terminating: bool = False,
+    images: Iterable[str] = (),
 ) -> PodView:
     ref = OwnerRef(owner.kind, owner.name, owner.uid) if isinstance(owner, WorkloadView) else owner
     return PodView(
@@ -129,6 +130,7 @@ def pod(
         start_time=start,
         created=created,
         deletion_timestamp=NOW if terminating else None,
+        images=tuple(images),
     )
 
 
@@ -292,7 +294,26 @@ def healthy_cluster() -> ClusterView:
     )
 
 
-def static_pods(node_name: str, *, ready: bool = True) -> list[PodView]:
+CONTROL_PLANE_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def static_pods(
+    node_name: str,
+    *,
+    ready: bool = True,
+    version: str | None = None,
+    versions: Mapping[str, str] | None = None,
+) -> list[PodView]:
+    """kubeadm's static pods of one control-plane node; with `version`, images tagged with it (etcd
+    with its own version), `versions` overriding it per component."""
+
+    def image(component: str) -> list[str]:
+        tag = (versions or {}).get(component, version)
+        if tag is None:
+            return []
+        tag = "3.6.5-0" if component == "etcd" and component not in (versions or {}) else tag
+        return [f"registry.k8s.io/{component}:{tag}"]
+
     return [
         pod(
             "kube-system",
@@ -302,8 +323,9 @@ def static_pods(node_name: str, *, ready: bool = True) -> list[PodView]:
             mirror=True,
             ready=ready,
             owner=OwnerRef("Node", node_name, "node-uid"),
+            images=image(component),
         )
-        for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+        for component in CONTROL_PLANE_COMPONENTS
     ]
 
 
@@ -316,6 +338,7 @@ def data(
     problems: Iterable[SourceProblem] = (),
     readyz: str | None = "ok",
     batch: int = 1,
+    provider: str | None = None,
 ) -> PreflightInput:
     return PreflightInput(
         target=Version.parse(target),
@@ -326,6 +349,7 @@ def data(
         readyz=readyz,
         batch=batch,
         now=NOW,
+        provider=provider,
     )
 
 

@@ -39,6 +39,16 @@ def test_a_provider_may_demand_nodes_on_the_control_planes_minor() -> None:
     assert path.hops[1].kubelets_before == (KubeletMove(v("1.33"), v("1.34"), 2),)
 
 
+def test_a_provider_may_allow_less_lag() -> None:
+    def two_behind(control_plane: Version, kubelet: Version) -> bool:
+        return control_plane.minor - kubelet.minor <= 2
+
+    upstream = upgrade_path("1.34", "1.35", {"1.32": 1, "1.34": 2})
+    assert upstream.hops[0].kubelets_before == ()
+    stricter = upgrade_path("1.34", "1.35", {"1.32": 1, "1.34": 2}, kubelet_allowed=two_behind)
+    assert stricter.hops[0].kubelets_before == (KubeletMove(v("1.32"), v("1.34"), 1),)
+
+
 def test_a_patch_upgrade_has_no_hop() -> None:
     path = upgrade_path("1.34.1", "1.34.3", ["1.34.1"])
     assert path.hops == () and path.kubelets_after == ()

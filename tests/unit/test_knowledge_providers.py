@@ -50,3 +50,18 @@ def test_unknown_names() -> None:
         providers.provider("openshift")
     with pytest.raises(UnknownProviderError, match="no node-group kind"):
         providers.provider("gke").node_group("fargate")
+
+
+def test_a_nodes_kind_of_node_group_comes_from_its_labels() -> None:
+    eks = providers.provider("eks")
+    assert eks.node_group_of({"eks.amazonaws.com/nodegroup": "ng-1"}).kind == "managed-node-group"
+    assert eks.node_group_of({"eks.amazonaws.com/compute-type": "fargate"}).kind == "fargate"
+    assert eks.node_group_of({"eks.amazonaws.com/compute-type": "ec2"}).kind == "self-managed"
+    assert eks.node_group_of({}).kind == eks.default_node_group == "self-managed"
+    gke, aks = providers.provider("gke"), providers.provider("aks")
+    assert gke.node_group_of({"cloud.google.com/gke-nodepool": "pool"}).kind == "node-pool"
+    assert aks.node_group_of({}).kind == "node-pool"
+    assert eks.strictest_max_older is None and gke.strictest_max_older == aks.strictest_max_older == 2
+    for p in providers.providers():
+        assert p.default_node_group in p.node_groups
+        assert all(g.node_labels for g in p.node_groups.values() if g.kind != p.default_node_group)

@@ -4,7 +4,9 @@ manifests, Helm releases, the apiserver metric, and custom resources against the
 
 from __future__ import annotations
 
-from overhaul.domain.cluster import CrdVersion, ObjectRef
+from dataclasses import replace
+
+from overhaul.domain.cluster import CrdVersion, CrdView, ObjectRef
 from overhaul.domain.findings import Severity
 from overhaul.preflight.api_usage import deprecated_api, removed_api
 from overhaul.preflight.input import METRICS, ApiUsage, SourceProblem
@@ -146,6 +148,48 @@ def test_the_metric_reports_clients_with_the_servers_removal_release() -> None:
     assert all("apiserver_requested_deprecated_apis" in f.message for f in removed)
     [deprecated] = deprecated_api(data(None, usages=metric))
     assert deprecated.object.api_version == "example.io/v1beta1"
+
+
+def test_a_metric_entry_without_a_removal_release_is_a_deprecation() -> None:
+    # kube-apiserver 1.33+ lists requests to v1 Endpoints (deprecated, no removal planned).
+    endpoints = [ApiUsage(ObjectRef("v1", "Endpoints", "", ""), METRICS)]
+    [finding] = deprecated_api(data(None, usages=endpoints))
+    assert finding.severity is Severity.WARNING and finding.source == METRICS
+    assert "no removal release" in finding.message
+    assert removed_api(data(None, usages=endpoints)) == []
+    # The same version in a manifest says nothing: only the server's metric marks it deprecated.
+    manifest = [ApiUsage(ObjectRef("v1", "Endpoints", "web", "site"), "manifest:ep.yaml")]
+    assert deprecated_api(data(None, usages=manifest)) == []
+
+
+def _gadgets(*stored: str) -> CrdView:
+    gadgets = crd(
+        "example.com",
+        "Gadget",
+        "gadgets",
+        [CrdVersion("v1alpha1", served=False, storage=False), CrdVersion("v1", served=True, storage=True)],
+    )
+    return replace(gadgets, stored_versions=stored)
+
+
+def test_a_crd_still_storing_a_version_it_no_longer_serves_warns() -> None:
+    [finding] = removed_api(data(cluster(crds=[_gadgets("v1alpha1", "v1")])))
+    assert finding.severity is Severity.WARNING
+    assert finding.object == ObjectRef(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gadgets.example.com"
+    )
+    assert "v1alpha1 in status.storedVersions" in finding.message and "no longer serves" in finding.message
+    assert "storage-version-migrator" in finding.remedy and "--subresource=status" in finding.remedy
+    assert '"value":["v1"]' in finding.remedy
+
+
+def test_a_crd_storing_a_version_gone_from_spec_blocks() -> None:
+    [finding] = removed_api(data(cluster(crds=[_gadgets("v1beta1", "v1")])))
+    assert finding.severity is Severity.BLOCKING and "no longer has it" in finding.message
+
+
+def test_a_crd_storing_only_served_versions_stays_quiet() -> None:
+    assert removed_api(data(cluster(crds=[_gadgets("v1")]))) == []
 
 
 def test_custom_resources_are_judged_against_their_crd() -> None:

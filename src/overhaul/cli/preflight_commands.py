@@ -26,6 +26,7 @@ from overhaul.domain.version import Version, VersionError
 from overhaul.knowledge import releases
 from overhaul.preflight.checks import CHECK_IDS, UnknownCheckError, run_checks, validate_ids
 from overhaul.preflight.input import PreflightInput
+from overhaul.preflight.provider_skew import GENERIC, provider_names
 from overhaul.preflight.report import PreflightReport
 
 OUTPUTS = ("table", "json", "junit")
@@ -54,6 +55,15 @@ def _day(text: str | None) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         fail(f"--today {text}: not a YYYY-MM-DD date", EXIT_USAGE)
+
+
+def _provider(text: str) -> str | None:
+    """The provider whose rules apply (None: generic, the upstream policy alone); exit 2 otherwise."""
+    name = text.strip().lower()
+    known = provider_names()
+    if name not in known:
+        fail(f"--provider {text}: choose one of {', '.join(known)}", EXIT_USAGE)
+    return None if name == GENERIC else name
 
 
 def _check_direction(target: Version, cluster: ClusterView) -> None:
@@ -130,6 +140,14 @@ def preflight(
         help="A check whose blocking findings are accepted (reported as warnings). Repeatable.",
         show_default=False,
     ),
+    provider: str = typer.Option(
+        GENERIC,
+        "--provider",
+        metavar="NAME",
+        help=f"The managed provider whose stricter node-version rules apply on top of the upstream "
+        f"skew policy (e.g. EKS node groups on the control plane's minor before its upgrade): "
+        f"{', '.join(provider_names())}.",
+    ),
     output: str = typer.Option("table", "-o", "--output", metavar="FORMAT", help="table, json or junit."),
     today: str | None = typer.Option(
         None,
@@ -146,6 +164,7 @@ def preflight(
     drain would lose, capacity headroom and cluster health."""
     target = _target(to)
     day = _day(today)
+    provider_name = _provider(provider)
     if output not in OUTPUTS:
         fail(f"-o {output}: choose one of {', '.join(OUTPUTS)}", EXIT_USAGE)
     if batch < 1:
@@ -174,6 +193,7 @@ def preflight(
         readyz=extras.readyz,
         batch=batch,
         now=dt.datetime.now(dt.UTC) if from_snapshot is None else None,
+        provider=provider_name,
     )
     findings = run_checks(data, accepted)
     report = PreflightReport.of(target, cluster, findings, CHECK_IDS)

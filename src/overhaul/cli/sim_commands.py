@@ -9,8 +9,6 @@ import typer
 
 from overhaul.cli.errors import EXIT_USAGE, fail
 from overhaul.cli.versions import parse_version_option
-from overhaul.sim.scenarios import BUILTIN, ScenarioError
-from overhaul.sim.server import ServerError, SimConfig, prepare
 
 app = typer.Typer(help="The embedded, simulated cluster.", no_args_is_help=True)
 
@@ -39,6 +37,10 @@ def up(
     ),
 ) -> None:
     """Run the embedded cluster in the foreground until SIGINT or SIGTERM."""
+    # deferred: the embedded cluster is heavy to import, and most commands never start it
+    from overhaul.sim.scenarios import ScenarioError
+    from overhaul.sim.server import ServerError, SimConfig, prepare
+
     config = SimConfig(
         scenario=scenario,
         version=parse_version_option(version, "--version"),
@@ -72,5 +74,7 @@ def up(
 @app.command("scenarios")
 def scenarios() -> None:
     """List the built-in scenarios."""
+    from overhaul.sim.scenarios import BUILTIN
+
     for name, scenario in sorted(BUILTIN.items()):
         typer.echo(f"{name}\t{scenario.description}")

@@ -23,6 +23,9 @@ CONTROL_PLANE_ROLE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 REGION_LABELS = ("topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region")
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+# The label kubeadm (and most installers) put on control-plane static pods: component=kube-apiserver, ...
+COMPONENT_LABEL = "component"
+CONTROL_PLANE_NAMESPACE = "kube-system"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
@@ -38,6 +41,14 @@ def _parse_version(text: str) -> Version | None:
         return Version.parse(text)
     except VersionError:
         return None
+
+
+def image_tag(image: str) -> str:
+    """The tag of a container image reference: `registry.k8s.io/kube-apiserver:v1.34.2` → `v1.34.2`
+    (a registry port is not a tag; a digest is dropped; "" when there is no tag)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.partition(":")[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +216,7 @@ class PodView:
     priority: int = 0
     priority_class: str = ""
     termination_grace_seconds: int | None = None
+    images: tuple[str, ...] = ()  # spec.containers[].image, in order (init containers left out)
 
     @property
     def key(self) -> str:
@@ -222,6 +234,31 @@ class PodView:
     @property
     def terminating(self) -> bool:
         return self.deletion_timestamp is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlaneComponent:
+    """A control-plane static pod as its mirror pod shows it (kube-system, `component=<name>`), e.g.
+    kube-apiserver on one control-plane node. `version` comes from the image tag; None when the tag
+    is not a Kubernetes version (etcd's `3.6.5-0`, a digest-only image)."""
+
+    component: str  # etcd | kube-apiserver | kube-controller-manager | kube-scheduler | ...
+    node_name: str
+    pod: PodView
+    image: str
+
+    @property
+    def version(self) -> Version | None:
+        tag = image_tag(self.image)
+        return _parse_version(tag) if tag else None
+
+
+def _component_image(component: str, pod: PodView) -> str:
+    """The image of the component's own container: the one named for it, else the first."""
+    for image in pod.images:
+        if image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[0] == component:
+            return image  # e.g. registry.k8s.io/kube-apiserver:v1.34.2 for kube-apiserver
+    return pod.images[0] if pod.images else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +316,8 @@ class PdbView:
     expected_pods: int
     observed_generation: int
     generation: int
+    # Pods the API server evicted under this budget whose deletion the controller has not seen yet.
+    disrupted_pods: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -485,6 +524,22 @@ class ClusterView:
 
     def pod(self, namespace: str, name: str) -> PodView | None:
         return self._pods_by_key.get((namespace, name))
+
+    @cached_property
+    def control_plane_components(self) -> tuple[ControlPlaneComponent, ...]:
+        """The control-plane static pods (mirror pods in kube-system with a `component` label), by
+        node then component. Empty on managed clusters, whose control plane is not visible."""
+        found = [
+            ControlPlaneComponent(
+                pod.labels[COMPONENT_LABEL],
+                pod.node_name,
+                pod,
+                _component_image(pod.labels[COMPONENT_LABEL], pod),
+            )
+            for pod in self.pods_in(CONTROL_PLANE_NAMESPACE)
+            if pod.mirror and pod.labels.get(COMPONENT_LABEL)
+        ]
+        return tuple(sorted(found, key=lambda c: (c.node_name, c.component, c.pod.name)))
 
     def pods_selected(self, namespace: str, selector: Mapping[str, object] | None) -> tuple[PodView, ...]:
         """The pods of `namespace` that a metav1.LabelSelector selects (nil selects none)."""

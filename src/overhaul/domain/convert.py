@@ -365,7 +365,17 @@ def pod_view(obj: JSON, interner: Interner = _DEFAULT_INTERNER) -> PodView:
         priority=_int(spec.get("priority")),
         priority_class=interner.text(spec.get("priorityClassName")),
         termination_grace_seconds=_opt_int(grace),
+        images=_images(spec, interner),
     )
+
+
+def _images(spec: JSON, interner: Interner) -> tuple[str, ...]:
+    """spec.containers[].image; pods of one template share the tuple (keyed apart from the label sets
+    the interner also holds)."""
+    images = tuple(_str(c.get("image")) for c in _list(spec.get("containers")) if isinstance(c, dict))
+    key = ("images", *images)
+    found = interner.lookup(key)
+    return found if isinstance(found, tuple) else interner.store(key, images)
 
 
 # ----------------------------------------------------------------------------------------- workloads
@@ -444,6 +454,7 @@ def pdb_view(obj: JSON, interner: Interner = _DEFAULT_INTERNER) -> PdbView:
         expected_pods=_int(status.get("expectedPods")),
         observed_generation=_int(status.get("observedGeneration")),
         generation=_int(meta.get("generation")),
+        disrupted_pods=frozenset(_dict(status.get("disruptedPods"))),
     )
 
 

@@ -8,7 +8,8 @@ Rules, all from data/skew.yaml (and data/providers.yaml when a provider is named
   never newer); a kubelet that would fall outside is upgraded first, to the control plane's
   current minor (the newest it may run then, so that it needs the fewest later moves);
 - a provider may demand more (EKS: managed node groups on the control plane's minor before each
-  control-plane upgrade): `nodes_match_control_plane=True`;
+  control-plane upgrade): `nodes_match_control_plane=True`; or allow less lag (GKE and AKS node
+  pools: two minors): `kubelet_allowed`, a stricter rule checked on top of the upstream one;
 - otherwise kubelets may stay behind within policy; `kubelets_after` lists the moves that bring
   the remaining ones to the target once the control plane is there.
 
@@ -18,7 +19,7 @@ Everything is on minors: a patch upgrade within one minor has no hop.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from overhaul.domain.version import Version
@@ -100,10 +101,12 @@ def upgrade_path(
     kubelets: Mapping[Version, int] | Mapping[str, int] | Iterable[Version | str] = (),
     *,
     nodes_match_control_plane: bool = False,
+    kubelet_allowed: Callable[[Version, Version], bool] | None = None,
 ) -> UpgradePath:
     """The hops from the control plane's `current` version to `target`, given the kubelet versions
     (a version → node count mapping, or one version per node). Raises UpgradePathError for a
-    downgrade."""
+    downgrade. `kubelet_allowed(control_plane_minor, kubelet_minor)` is a provider's stricter
+    kubelet rule, if any."""
     low, high = _data.minor(current), _data.minor(target)
     if low.major != high.major or high < low:
         raise UpgradePathError(f"cannot go from {low} to {high}: the control plane cannot be downgraded")
@@ -117,7 +120,9 @@ def upgrade_path(
         for minor in sorted(state):
             if minor >= control_plane:
                 continue  # on the control plane's minor (or, against policy, newer): nothing to do first
-            behind = not skew.kubelet_skew_ok(following, minor)
+            behind = not skew.kubelet_skew_ok(following, minor) or (
+                kubelet_allowed is not None and not kubelet_allowed(following, minor)
+            )
             if behind or nodes_match_control_plane:
                 moves.append(KubeletMove(minor, control_plane, state[minor]))
         for move in moves:

@@ -7,6 +7,7 @@ control plane's current minor.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,15 @@ class NodeGroupRule:
     must_match_before_control_plane_upgrade: bool
     evidence: str  # key of the file's `source`
     note: str
+    node_labels: tuple[str, ...] = ()  # `key` (present) or `key=value`: any one marks a node of this kind
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether a node with these labels belongs to this kind of node group."""
+        for selector in self.node_labels:
+            key, eq, value = selector.partition("=")
+            if key in labels and (not eq or labels[key] == value):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class ProviderRules:
     node_groups: dict[str, NodeGroupRule]
     evidence: dict[str, str]
     note: str
+    default_node_group: str = ""  # the kind of a node whose labels match no group
 
     def node_group(self, kind: str) -> NodeGroupRule:
         try:
@@ -47,6 +58,21 @@ class ProviderRules:
             raise UnknownProviderError(
                 f"{self.title} has no node-group kind {kind!r} (known: {known})"
             ) from None
+
+    def node_group_of(self, labels: Mapping[str, str]) -> NodeGroupRule:
+        """The kind of node group a node belongs to, told by its labels (groups in file order; the
+        default group when none matches)."""
+        for group in self.node_groups.values():
+            if group.matches(labels):
+                return group
+        return self.node_group(self.default_node_group)
+
+    @property
+    def strictest_max_older(self) -> int | None:
+        """The fewest minors any of its node groups may lag the control plane (None: the upstream
+        kubelet rule everywhere)."""
+        limits = [g.max_older for g in self.node_groups.values() if g.max_older is not None]
+        return min(limits) if limits else None
 
 
 def _parse_group(kind: str, raw: dict[str, Any], where: str) -> NodeGroupRule:
@@ -60,12 +86,29 @@ def _parse_group(kind: str, raw: dict[str, Any], where: str) -> NodeGroupRule:
         ),
         evidence=_data.text(raw.get("evidence"), f"{where}.evidence"),
         note=_data.optional_text(raw.get("note"), f"{where}.note") or "",
+        node_labels=tuple(
+            _data.text(label, f"{where}.node_labels[{i}]")
+            for i, label in enumerate(_list(raw.get("node_labels"), f"{where}.node_labels"))
+        ),
     )
+
+
+def _list(value: object, where: str) -> list[object]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _data.KnowledgeDataError(f"{where}: expected a list")
+    return value
 
 
 def _parse(name: str, raw: dict[str, Any], where: str) -> ProviderRules:
     groups = _data.mapping(raw.get("node_groups"), f"{where}.node_groups")
     evidence = _data.mapping(raw.get("evidence", {}), f"{where}.evidence")
+    default = _data.text(raw.get("default_node_group"), f"{where}.default_node_group")
+    if default not in groups:
+        raise _data.KnowledgeDataError(
+            f"{where}.default_node_group: {default!r} is not one of its node_groups"
+        )
     return ProviderRules(
         name=name,
         title=_data.text(raw.get("title"), f"{where}.title"),
@@ -78,6 +121,7 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> ProviderRules:
         },
         evidence={str(k): _data.text(v, f"{where}.evidence.{k}") for k, v in evidence.items()},
         note=_data.optional_text(raw.get("note"), f"{where}.note") or "",
+        default_node_group=default,
     )
 
 

@@ -5,7 +5,7 @@ applies each event to a dict cache keyed `namespace/name` (or `name`). When the 
 resourceVersion is too old (410 Gone, as an HTTP status or an ERROR event), it lists again and
 reports the difference as events, so a consumer never misses a deletion. Other failures (the
 connection dropped, the server restarting) are retried with backoff from the last
-resourceVersion seen; 401, 403 and 404 stop it (`error` says why).
+resourceVersion seen; 400, 401, 403, 404 and 422 stop it (`error` says why).
 
 The drain engine uses it to wait for pods to go away without polling.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from overhaul.kube.client import DEFAULT_PAGE_SIZE, ApiClient, WatchStream
-from overhaul.kube.errors import Forbidden, Gone, KubeError, NotFound, Unauthorized, api_error
+from overhaul.kube.errors import ApiError, Forbidden, Gone, KubeError, NotFound, Unauthorized, api_error
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -165,6 +165,15 @@ class Reflector:
                 except _FATAL as err:
                     self.error = err
                     return
+                except ApiError as err:
+                    if err.code in (400, 422):  # a bad selector or parameter: retrying cannot help
+                        self.error = err
+                        return
+                    if self._stop.is_set():
+                        return
+                    self.error = err
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.backoff[1])
                 except KubeError as err:
                     if self._stop.is_set():
                         return

@@ -211,8 +211,46 @@ def _live_findings(usage: ObjectApiUsage, judge: Judge) -> Iterator[Finding]:
         )
 
 
+def _stored_version_findings(crd: CrdView) -> Iterator[Finding]:
+    """status.storedVersions naming a version the CRD no longer serves, or no longer lists: objects
+    may still be stored in etcd at it. A CRD update that drops the version from spec.versions is
+    rejected while it is listed there (`must appear in spec.versions`), and objects stored at a
+    version that is gone from spec.versions cannot be read back."""
+    listed = {v.name: v for v in crd.versions}
+    storage = crd.storage_version or "the storage version"
+    plural = f"{crd.names.plural}.{crd.group}" if crd.names.plural else crd.name
+    for stored in crd.stored_versions:
+        version = listed.get(stored)
+        if version is not None and version.served:
+            continue
+        gone = version is None
+        message = f"CustomResourceDefinition {crd.name} lists {stored} in status.storedVersions, " + (
+            "but spec.versions no longer has it: objects still stored at it cannot be read."
+            if gone
+            else "a version it no longer serves: objects may still be stored at it, and the CRD "
+            f"update that removes {stored} (a chart or operator upgrade) will be rejected."
+        )
+        remedy = (
+            f"Migrate the stored {crd.names.kind or 'custom resource'} objects to {storage} "
+            "(kube-storage-version-migrator, or rewrite each object: "
+            f"`kubectl get {plural} -A -o json | kubectl replace -f -`), then remove "
+            f"{stored} from status.storedVersions (`kubectl patch crd {crd.name} --subresource=status "
+            f'--type=json -p \'[{{"op":"replace","path":"/status/storedVersions","value":'
+            f'["{storage}"]}}]\'`).'
+        )
+        yield Finding(
+            check=REMOVED_API,
+            severity=Severity.BLOCKING if gone else Severity.WARNING,
+            message=message,
+            remedy=remedy,
+            object=ObjectRef(CRD_API_VERSION, "CustomResourceDefinition", "", crd.name),
+            source=LIVE,
+        )
+
+
 def _crd_findings(crds: Iterable[CrdView]) -> Iterator[Finding]:
     for crd in crds:
+        yield from _stored_version_findings(crd)
         for version in crd.versions:
             if not (version.served and version.deprecated):
                 continue
@@ -238,6 +276,8 @@ def _declared_findings(usage: ApiUsage, judge: Judge, target: Version) -> Findin
     verdict = judge(ref.api_version, ref.kind)
     if verdict is None and usage.removed_in:
         verdict = _reported_verdict(ref, usage.removed_in, target)
+    if verdict is None and usage.source == METRICS:
+        verdict = _deprecated_by_server(ref)
     if verdict is None:
         return None
     if usage.source == METRICS:
@@ -268,6 +308,16 @@ def _reported_verdict(ref: ObjectRef, removed_in: str, target: Version) -> Verdi
         ApiStatus.REMOVED if removed else ApiStatus.DEPRECATED,
         what,
         "use the version the migration guide names",
+    )
+
+
+def _deprecated_by_server(ref: ObjectRef) -> Verdict:
+    """A version the metric lists without a removal release: the server calls it deprecated (that is
+    why the metric has it) and announces no removal, e.g. v1 Endpoints since 1.33."""
+    return Verdict(
+        ApiStatus.DEPRECATED,
+        f"{ref.api_version} {ref.kind} is deprecated (the API server announces no removal release)",
+        "use its replacement (the API server's deprecation warning names it)",
     )
 
 

@@ -50,7 +50,8 @@ class PreflightInput:
 
     `today` dates end of support; `now` ages pods (pending or unready for too long), falling back
     on the moment the cluster was read. `readyz` is the text of `/readyz?verbose` (None when it
-    could not be read); `batch` how many nodes are drained at once.
+    could not be read); `batch` how many nodes are drained at once; `provider` names the managed
+    provider whose stricter rules apply (data/providers.yaml: eks, gke, aks; None: upstream only).
     """
 
     target: Version
@@ -61,6 +62,7 @@ class PreflightInput:
     readyz: str | None = None
     batch: int = 1
     now: dt.datetime | None = None
+    provider: str | None = None
 
     @cached_property
     def index(self) -> ClusterIndex | None:

@@ -24,10 +24,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from overhaul.sim import errors, tables
-from overhaul.sim.api import discovery
+from overhaul.sim.api import deprecations, discovery
+from overhaul.sim.api.deprecations import Deprecation
+from overhaul.sim.api.health import HealthChecks, UnknownCheckError
 from overhaul.sim.api.metrics import ApiMetrics, client_of
 from overhaul.sim.api.routing import GroupPath, ResourcePath, parse_api_path
-from overhaul.sim.cluster import Cluster, DeleteOptions, WriteOptions
+from overhaul.sim.cluster import CRDS_KEY, Cluster, DeleteOptions, WriteOptions
 from overhaul.sim.eviction import evict
 from overhaul.sim.metadata import manager_from_user_agent
 from overhaul.sim.openapi import openapi_document, openapi_index
@@ -44,7 +46,9 @@ from overhaul.sim.subresources import bind_pod, get_scale, scale_update
 
 JSONDict = dict[str, Any]
 JSON = "application/json"
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
+PUBLIC_PATHS = (*HEALTH_PATHS, "/version")
+HEALTH_DEBUG_PATH = "/debug/overhaul/health"
 DEFAULT_WATCH_TIMEOUT = 1800.0
 LIST_CHUNK = 2000  # objects per chunk of a streamed list; shorter lists go out in one body
 UNDECODED_MEDIA_TYPES = ("application/vnd.kubernetes.protobuf", "application/cbor")
@@ -71,6 +75,7 @@ class RequestInfo:
     subresource: str = ""
     scope: str = ""
     dry_run: bool = False
+    deprecation: Deprecation | None = None  # a deprecated resource version: warn and count
 
 
 def _accepts_table(accept: str) -> bool:
@@ -97,6 +102,7 @@ class SimApi:
         self.server_address = server_address
         self.bookmark_interval = bookmark_interval
         self.metrics = ApiMetrics()
+        self.health = HealthChecks()
         self.build_date = cluster.now()
         self._openapi_cache: dict[tuple[int, str], bytes] = {}
         self.background = list(background)
@@ -132,6 +138,12 @@ class SimApi:
             response = error_response(err)
         except SelectorError as err:
             response = error_response(errors.bad_request(str(err)))
+        deprecation = info.deprecation
+        if deprecation is not None:
+            response.headers.append("Warning", deprecations.warning_header(deprecation.warning))
+            self.metrics.requested_deprecated(
+                info.group, info.version, info.resource, info.subresource, deprecation.removed_release
+            )
         if info.verb:
             self.metrics.count(
                 info.verb,
@@ -158,6 +170,10 @@ class SimApi:
         if not self._authorized(request) and not path.startswith(PUBLIC_PATHS):
             info.verb = request.method
             raise errors.unauthorized()
+        if request.method == "GET" and path.startswith(HEALTH_PATHS):
+            return self._health(path, request)
+        if path == HEALTH_DEBUG_PATH:
+            return await self._health_faults(request)
         if request.method == "GET":
             fixed = self._fixed_get(path)
             if fixed is not None:
@@ -175,8 +191,6 @@ class SimApi:
     def _fixed_get(self, path: str) -> Response | None:
         if path == "/version":
             return json_response(discovery.version_info(self.cluster.served_version(), self.build_date))
-        if path.startswith(("/healthz", "/livez", "/readyz")):
-            return Response(b"ok", media_type="text/plain")
         if path == "/metrics":
             return Response(self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
         if path == "/api":
@@ -191,6 +205,40 @@ class SimApi:
                 raise errors.not_found_path()
             return json_response(doc, headers={"Cache-Control": "no-cache, private", "Vary": "Accept"})
         return None
+
+    def _health(self, path: str, request: Request) -> Response:
+        query = request.query_params
+        answer = self.health.answer(path, "verbose" in query, query.getlist("exclude"))
+        if answer is None:
+            raise errors.not_found_path()
+        status, text = answer
+        return Response(
+            text.encode(),
+            status_code=status,
+            media_type="text/plain; charset=utf-8",
+            headers={"X-Content-Type-Options": "nosniff"},
+        )
+
+    async def _health_faults(self, request: Request) -> Response:
+        """The health fault switch: POST {"etcd": false} fails a check, {"etcd": true} heals it."""
+        if request.method == "POST":
+            body = await _read_body(request)
+            if not isinstance(body, dict) or not all(isinstance(v, bool) for v in body.values()):
+                raise errors.bad_request('expected a JSON object of check names to booleans: {"etcd": false}')
+            try:
+                self.health.set({str(k): v for k, v in body.items()})
+            except UnknownCheckError as err:
+                raise errors.bad_request(str(err)) from None
+        elif request.method != "GET":
+            raise errors.not_found_path()
+        return json_response({"checks": self.health.state(), "failing": sorted(self.health.failing)})
+
+    def _deprecation(self, rt: ResourceType) -> Deprecation | None:
+        """How the apiserver flags a request to this resource version, if it is deprecated."""
+        if rt.is_custom:
+            crd = self.cluster.store.get(CRDS_KEY, None, f"{rt.plural}.{rt.group}")
+            return deprecations.custom(crd.obj, rt.version) if crd is not None else None
+        return deprecations.builtin(rt.group, rt.version, rt.plural, self.cluster.version)
 
     def _openapi_bytes(self, gv_path: str) -> bytes | None:
         key = (self.cluster.registry_generation, gv_path)
@@ -243,6 +291,7 @@ class SimApi:
         if rt.namespaced and rp.name is not None and ns is None:
             info.verb = request.method
             raise errors.not_found_path()
+        info.deprecation = self._deprecation(rt)
         query = request.query_params
         method = request.method
         info.dry_run = query.get("dryRun") == "All"

@@ -6,7 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 
 class ApiMetrics:
-    """`apiserver_request_total` by verb, group, version, resource, subresource, scope, code and client."""
+    """`apiserver_request_total` by verb, group, version, resource, subresource, scope, code and client;
+    `apiserver_requested_deprecated_apis`, 1 per deprecated resource version requested since start."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -33,6 +34,13 @@ class ApiMetrics:
             "Gauge of all active long-running apiserver requests broken out by verb, group, version, "
             "resource, scope and component.",
             ["verb", "group", "version", "resource", "subresource", "scope", "component"],
+            registry=self.registry,
+        )
+        self.deprecated = Gauge(
+            "apiserver_requested_deprecated_apis",
+            "[STABLE] Gauge of deprecated APIs that have been requested, broken out by API group, version, "
+            "resource, subresource, and removed_release.",
+            ["group", "version", "resource", "subresource", "removed_release"],
             registry=self.registry,
         )
         self.objects = Gauge(
@@ -66,6 +74,12 @@ class ApiMetrics:
             str(code),
             client,
         ).inc()
+
+    def requested_deprecated(
+        self, group: str, version: str, resource: str, subresource: str, removed_release: str
+    ) -> None:
+        """A request reached a deprecated resource version (any verb, any answer, as the apiserver counts)."""
+        self.deprecated.labels(group, version, resource, subresource, removed_release).set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -270,8 +270,9 @@ def scenario_b(kubectl: str, rounds: int, stop_seconds: float, env: dict[str, st
 
 def summarize(runs: dict[str, list[JSON]]) -> JSON:
     k, o = runs["kubectl"], runs["overhaul"]
-    k_wall, o_wall = median(r["wall_seconds"] for r in k), median(r["wall_seconds"] for r in o)
-    k_req, o_req = median(r["requests"] for r in k), median(r["requests"] for r in o)
+    k_wall = round(median(r["wall_seconds"] for r in k), 2)
+    o_wall = round(median(r["wall_seconds"] for r in o), 2)
+    k_req, o_req = round(median(r["requests"] for r in k)), round(median(r["requests"] for r in o))
     return {
         "runs": runs,
         "kubectl_wall_seconds": k_wall,

@@ -473,3 +473,18 @@ def test_selector_picks_nodes(sim: SimProcess, api: httpx.Client) -> None:
     assert result.returncode == 0, result.stderr
     names = [n["name"] for n in json.loads(result.stdout)["nodes"]]
     assert names == ["worker-2", "worker-5"]
+
+
+def test_parallel_one_drains_node_after_node(sim: SimProcess, api: httpx.Client) -> None:
+    place(api, ["worker-1", "worker-2"], objects.deployment(NS, "web", 4), ready_pods=4)
+    first = on_node(pods(api), "worker-1")
+    second = on_node(pods(api), "worker-2")
+    assert first and second
+
+    result = drain(sim, "worker-1", "worker-2", "--ignore-daemonsets", "--parallel", "1")
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    drained_first = lines.index("node/worker-1 drained")
+    assert all(lines.index(f"evicting pod {NS}/{name}") > drained_first for name in second)
+    assert on_node(pods(api), "worker-1") == [] and on_node(pods(api), "worker-2") == []

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from overhaul.cli.consoles import stderr_console, stdout_console
 from overhaul.cli.context import connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FAILED, EXIT_USAGE, fail
 from overhaul.domain.durations import DurationError, format_duration, parse_duration
@@ -125,7 +126,7 @@ def drain(
     )
     from overhaul.kube.drain import KubeDrainCluster  # deferred: the HTTP stack loads only when used
 
-    console = Console(stderr=True, highlight=False)
+    console = stderr_console()
     with kube_errors(), connect(ctx, kubeconfig, context) as client:
         cluster = KubeDrainCluster(client)
         reporter = _Reporter(console, dry_run)
@@ -234,7 +235,7 @@ def _print_table(result: DrainResult) -> None:
             f"{node.seconds:.1f}",
             "yes" if node.cordoned else "no",
         )
-    Console(highlight=False).print(table)
+    stdout_console().print(table)
 
 
 def _print_outcome(console: Console, result: DrainResult) -> None:

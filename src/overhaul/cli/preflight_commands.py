@@ -13,10 +13,10 @@ from pathlib import Path
 
 import orjson
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from overhaul.cli.consoles import stdout_console
 from overhaul.cli.context import connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FINDINGS, EXIT_USAGE, fail
 from overhaul.cli.preflight_inputs import LiveExtras, note, read_live_extras, read_manifests
@@ -210,7 +210,7 @@ def preflight(
 
 
 def _print_table(report: PreflightReport) -> None:
-    console = Console(file=sys.stdout, highlight=False)
+    console = stdout_console()
     current = (
         f"cluster {report.apiserver}, kubelets " + ", ".join(f"{v} ({n})" for v, n in report.kubelets.items())
         if report.apiserver

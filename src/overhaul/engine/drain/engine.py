@@ -161,13 +161,18 @@ class Drainer:
         self._in_flight = 0
         self._bypassed: list[str] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._known: dict[str, JSON] = {}  # nodes as resolve_nodes read them
 
     # ----- input
 
     def resolve_nodes(self, names: Sequence[str], selector: str = "") -> list[str]:
         """The nodes to drain: those named (each must exist) and those the selector picks."""
         chosen: list[str] = []
-        missing = [n for n in names if self.cluster.node(n) is None]
+        for name in dict.fromkeys(names):
+            found = self.cluster.node(name)
+            if found is not None:
+                self._known[name] = found
+        missing = [n for n in names if n not in self._known]
         if missing:
             raise DrainInputError(
                 f"node{'s' if len(missing) > 1 else ''} not found: {', '.join(missing)} (nothing was changed)"
@@ -182,6 +187,7 @@ class Drainer:
                 name = str((node.get("metadata") or {}).get("name") or "")
                 if name and name not in chosen:
                     chosen.append(name)
+                    self._known[name] = node
             if not selected and not names:
                 raise DrainInputError(f"no nodes match --selector {selector!r} (nothing was changed)")
         if not chosen:
@@ -232,7 +238,7 @@ class Drainer:
 
     def _cordon_all(self) -> None:
         for node in self._nodes.values():
-            obj = self.cluster.node(node.name)
+            obj = self._known.get(node.name) or self.cluster.node(node.name)
             if obj is None:
                 raise RuntimeError(f"node {node.name} is gone")
             already = bool((obj.get("spec") or {}).get("unschedulable"))

@@ -109,6 +109,18 @@ def wait_budget(api: httpx.Client, name: str, allowed: int) -> None:
     eventually(settled, f"PDB {name} to allow {allowed}", timeout=30)
 
 
+def place_budget_that_allows_nothing(api: httpx.Client) -> None:
+    """Two `ledger` pods on worker-1 and worker-2 under a PDB with minAvailable 2: no eviction passes."""
+    place(
+        api,
+        ["worker-1", "worker-2"],
+        objects.deployment(NS, "ledger", 2),
+        objects.pdb(NS, "ledger", {"app": "ledger"}, minAvailable=2),
+        ready_pods=2,
+    )
+    wait_budget(api, "ledger", 0)
+
+
 def violations(api: httpx.Client) -> list[JSONDict]:
     found: list[JSONDict] = api.get("/debug/overhaul/violations").json()["violations"]
     return found
@@ -275,14 +287,7 @@ def test_dry_run_changes_nothing(sim: SimProcess, api: httpx.Client) -> None:
 
 
 def test_budget_that_allows_nothing_blocks_and_is_named(sim: SimProcess, api: httpx.Client) -> None:
-    place(
-        api,
-        ["worker-1", "worker-2"],
-        objects.deployment(NS, "ledger", 2),
-        objects.pdb(NS, "ledger", {"app": "ledger"}, minAvailable=2),
-        ready_pods=2,
-    )
-    wait_budget(api, "ledger", 0)
+    place_budget_that_allows_nothing(api)
     node = on_node(pods(api), "worker-1")
     assert node, "a ledger pod runs on worker-1"
 
@@ -308,14 +313,7 @@ def test_budget_that_allows_nothing_blocks_and_is_named(sim: SimProcess, api: ht
 
 
 def test_disable_eviction_after_deletes_past_the_budget_loudly(sim: SimProcess, api: httpx.Client) -> None:
-    place(
-        api,
-        ["worker-1", "worker-2"],
-        objects.deployment(NS, "ledger", 2),
-        objects.pdb(NS, "ledger", {"app": "ledger"}, minAvailable=2),
-        ready_pods=2,
-    )
-    wait_budget(api, "ledger", 0)
+    place_budget_that_allows_nothing(api)
 
     result = drain(
         sim, "worker-1", "--ignore-daemonsets", "--on-blocked", "disable-eviction-after=2s", "-o", "json"
@@ -407,14 +405,7 @@ def test_already_cordoned_node_stays_cordoned_after_failure(sim: SimProcess, api
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_mid_drain_uncordons(sim: SimProcess, api: httpx.Client, sig: signal.Signals) -> None:
-    place(
-        api,
-        ["worker-1", "worker-2"],
-        objects.deployment(NS, "ledger", 2),
-        objects.pdb(NS, "ledger", {"app": "ledger"}, minAvailable=2),
-        ready_pods=2,
-    )
-    wait_budget(api, "ledger", 0)
+    place_budget_that_allows_nothing(api)
     process = subprocess.Popen(
         sim_command("drain", "--kubeconfig", str(sim.kubeconfig), "worker-1", "--ignore-daemonsets"),
         stdout=subprocess.PIPE,

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the tests use (etcd-server, etcd-client, prometheus, chromium join as tests need them).
-APT_PACKAGES :=
+APT_PACKAGES := etcd-server etcd-client
 
 .PHONY: demo test lint typecheck contracts pytest bench clean system-deps venv
 

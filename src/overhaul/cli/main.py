@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from overhaul import __version__
-from overhaul.cli import drain_commands, preflight_commands, sim_commands, snapshot_commands
+from overhaul.cli import backup_commands, drain_commands, preflight_commands, sim_commands, snapshot_commands
 from overhaul.cli.context import context_option, kubeconfig_option, remember_root_options
 from overhaul.cli.errors import run_guarded
 
@@ -21,6 +21,8 @@ app = typer.Typer(
 app.add_typer(sim_commands.app, name="sim")
 app.command("snapshot")(snapshot_commands.snapshot)
 app.command("preflight")(preflight_commands.preflight)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 app.command("drain")(drain_commands.drain)
 
 

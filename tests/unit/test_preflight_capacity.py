@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from overhaul.domain.cluster import NodeView, PodView, Resources, Taint, Toleration
 from overhaul.domain.findings import Severity
-from overhaul.preflight.capacity import busiest_nodes, capacity
-from overhaul.preflight.fit import (
+from overhaul.domain.fit import (
     CPU,
     PODS,
     SELECTOR,
@@ -22,6 +21,7 @@ from overhaul.preflight.fit import (
     summary,
     term_matches,
 )
+from overhaul.preflight.capacity import busiest_nodes, capacity
 from tests.unit.preflight_views import GI, MI, app, cluster, data, healthy_cluster, node, pod, workers
 
 GPU_TAINT = Taint("gpu", "true", "NoSchedule")

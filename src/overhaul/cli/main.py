@@ -7,7 +7,14 @@ from pathlib import Path
 import typer
 
 from overhaul import __version__
-from overhaul.cli import backup_commands, drain_commands, preflight_commands, sim_commands, snapshot_commands
+from overhaul.cli import (
+    backup_commands,
+    drain_commands,
+    plan_commands,
+    preflight_commands,
+    sim_commands,
+    snapshot_commands,
+)
 from overhaul.cli.context import context_option, kubeconfig_option, remember_root_options
 from overhaul.cli.errors import run_guarded
 
@@ -24,6 +31,7 @@ app.command("preflight")(preflight_commands.preflight)
 app.command("backup")(backup_commands.backup)
 app.command("restore")(backup_commands.restore)
 app.command("drain")(drain_commands.drain)
+app.command("plan")(plan_commands.plan)
 
 
 def _print_version(value: bool) -> None:

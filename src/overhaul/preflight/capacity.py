@@ -3,7 +3,7 @@
 The busiest nodes (by the requests of the pods a drain moves; `--batch N` of them at once) are
 taken out, and their pods are packed onto the other nodes as the scheduler would place them:
 requests against what each node has left, its pod slots, taints and tolerations, nodeSelector
-and required node affinity (`overhaul.preflight.fit`). A real bin-packing, not a sum of free CPU:
+and required node affinity (`overhaul.domain.fit`). A real bin-packing, not a sum of free CPU:
 ten free cores spread as one per node do not hold a pod that asks for two.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from overhaul.domain.cluster import ClusterView, NodeView, ObjectRef, PodView, Resources
 from overhaul.domain.findings import Finding, Severity
-from overhaul.preflight.fit import NodeRoom, pack, summary
+from overhaul.domain.fit import NodeRoom, pack, summary
 from overhaul.preflight.index import evictable, node_ref
 from overhaul.preflight.input import PreflightInput
 from overhaul.preflight.text import cpu, memory, plural, some

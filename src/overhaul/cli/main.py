@@ -8,6 +8,7 @@ import typer
 
 from overhaul import __version__
 from overhaul.cli import (
+    apply_commands,
     backup_commands,
     drain_commands,
     plan_commands,
@@ -32,6 +33,11 @@ app.command("backup")(backup_commands.backup)
 app.command("restore")(backup_commands.restore)
 app.command("drain")(drain_commands.drain)
 app.command("plan")(plan_commands.plan)
+app.command("apply")(apply_commands.apply)
+app.command("status")(apply_commands.status)
+app.command("pause")(apply_commands.pause)
+app.command("resume")(apply_commands.resume)
+app.command("abort")(apply_commands.abort)
 
 
 def _print_version(value: bool) -> None:

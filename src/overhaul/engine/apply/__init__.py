@@ -1,0 +1,1 @@
+"""`overhaul apply`: runs a plan's steps against a cluster, crash-safe and resumable."""

@@ -416,10 +416,16 @@ def test_interrupt_mid_drain_uncordons(sim: SimProcess, api: httpx.Client, sig: 
         eventually(lambda: unschedulable(api, "worker-1"), "the drain to cordon worker-1")
         time.sleep(1.0)  # well into the wait for the budget
         process.send_signal(sig)
-        _, err = process.communicate(timeout=30)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+            pytest.fail(f"drain did not stop within 60 s of {sig.name}; stderr:\n{err}")
     finally:
         if process.poll() is None:
             process.kill()
+            process.communicate()
     assert process.returncode == 1, err
     assert "node/worker-1 uncordoned" in err
     assert not unschedulable(api, "worker-1")

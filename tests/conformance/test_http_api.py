@@ -61,7 +61,9 @@ def _watch(api: httpx.Client, path: str, count: int, timeout: float = 20.0, **pa
     events: list[JSONDict] = []
     deadline = time.monotonic() + timeout
     query = {"watch": "1", "timeoutSeconds": str(int(timeout)), **params}
-    with api.stream("GET", path, params=query, timeout=timeout) as response:
+    # The server ends the watch after timeoutSeconds; the client's read timeout only catches a dead
+    # server, so it must not race the server's own ending on a busy machine.
+    with api.stream("GET", path, params=query, timeout=timeout + 10) as response:
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
             if line.strip():

@@ -28,6 +28,7 @@ from overhaul.engine.drain.events import (
     NodeFailed,
     NodeStarted,
     NodeUncordoned,
+    NodeUncordonFailed,
     NodeWarning,
     PodBlocked,
     PodEvicting,
@@ -213,6 +214,8 @@ class _Reporter:
             self._finish(event.node)
         elif isinstance(event, NodeUncordoned):
             self.line(f"node/{event.node} uncordoned (drain {event.reason})")
+        elif isinstance(event, NodeUncordonFailed):
+            self.line(f"error: {event.reason}; the node is still cordoned: run kubectl uncordon {event.node}")
 
     def _finish(self, node: str) -> None:
         task = self._tasks.pop(node, None)

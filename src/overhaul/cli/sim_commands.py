@@ -9,6 +9,7 @@ import typer
 
 from overhaul.cli.errors import EXIT_USAGE, fail
 from overhaul.cli.versions import parse_version_option
+from overhaul.domain.durations import DurationError, parse_duration
 
 app = typer.Typer(help="The embedded, simulated cluster.", no_args_is_help=True)
 
@@ -35,11 +36,40 @@ def up(
     bookmark_interval: float = typer.Option(
         15.0, "--bookmark-interval", min=0.01, hidden=True, help="Seconds between watch bookmarks."
     ),
+    fault_rate: float = typer.Option(
+        0.0, "--fault-rate", min=0.0, max=1.0, help="Fraction of resource API requests that fail (e.g. 0.05)."
+    ),
+    fault_codes: str = typer.Option(
+        "429,500,409", "--fault-codes", help="The errors injected, some of 429,500,409 (409 only on writes)."
+    ),
+    fault_latency: str = typer.Option(
+        "0", "--fault-latency", help="Delay added to every resource API request (e.g. 50ms, 0.05)."
+    ),
+    watch_drop_seconds: str = typer.Option(
+        "0",
+        "--watch-drop-seconds",
+        help="End each watch after a random time up to this (e.g. 30s); 0: never.",
+    ),
+    fault_seed: int | None = typer.Option(
+        None, "--fault-seed", help="Seed of the fault generator, to reproduce a run (default: random)."
+    ),
 ) -> None:
     """Run the embedded cluster in the foreground until SIGINT or SIGTERM."""
     # deferred: the embedded cluster is heavy to import, and most commands never start it
+    from overhaul.sim.faults import FaultConfigError, FaultSettings, parse_codes
     from overhaul.sim.scenarios import ScenarioError
     from overhaul.sim.server import ServerError, SimConfig, prepare
+
+    try:
+        faults = FaultSettings(
+            rate=fault_rate,
+            codes=parse_codes(fault_codes),
+            latency=_seconds("--fault-latency", fault_latency),
+            watch_drop_seconds=_seconds("--watch-drop-seconds", watch_drop_seconds),
+            seed=fault_seed,
+        )
+    except FaultConfigError as err:
+        fail(f"--fault-codes: {err}", EXIT_USAGE)
 
     config = SimConfig(
         scenario=scenario,
@@ -52,6 +82,7 @@ def up(
         bookmark_interval=bookmark_interval,
         pod_start_seconds=pod_start_seconds,
         pod_ready_seconds=pod_ready_seconds,
+        faults=faults,
     )
     try:
         prepared = prepare(config)
@@ -69,6 +100,13 @@ def up(
     sys.stdout.flush()
     prepared.serve()
     print("overhaul sim: stopped", file=sys.stderr)
+
+
+def _seconds(flag: str, text: str) -> float:
+    try:
+        return parse_duration(text)
+    except DurationError as err:
+        fail(f"{flag}: {err}", EXIT_USAGE)
 
 
 @app.command("scenarios")

@@ -51,7 +51,8 @@ _PATCH_TYPES: dict[str, str] = {
     "json": "application/json-patch+json",
     "apply": "application/apply-patch+yaml",
 }
-_GET_RETRIES = 4
+_RETRIES = 4
+_RETRYABLE = (429, 500, 502, 503, 504)
 _MAX_RETRY_WAIT = 10.0
 _MAX_RELISTS = 5
 
@@ -285,15 +286,29 @@ class ApiClient:
             headers["Content-Type"] = content_type
         if accept is not None:
             headers["Accept"] = accept
-        retries = _GET_RETRIES if method == "GET" else 0
+        # As client-go: any request the server refused with Retry-After (429, 5xx) was not acted on
+        # and is sent again; a GET, which changes nothing, is also retried after a server error
+        # without that header, and after a dropped connection.
+        retries = _RETRIES
+        attempt = 0
         while True:
-            response = self._send(method, path, params, content, headers, timeout, stream=False)
+            attempt += 1
+            try:
+                response = self._send(method, path, params, content, headers, timeout, stream=False)
+            except Unreachable as err:
+                if method != "GET" or retries <= 0 or not err.transient:
+                    raise
+                retries -= 1
+                time.sleep(_backoff(attempt))
+                continue
             if response.is_success:
                 return response
             wait = _retry_after(response)
-            if retries > 0 and wait is not None and response.status_code in (429, 500, 502, 503, 504):
+            again = wait is not None or (method == "GET" and response.status_code != 429)
+            if retries > 0 and response.status_code in _RETRYABLE and again:
                 retries -= 1
-                time.sleep(min(wait, _MAX_RETRY_WAIT))
+                response.close()
+                time.sleep(min(wait, _MAX_RETRY_WAIT) if wait is not None else _backoff(attempt))
                 continue
             raise self._error(method, path, response)
 
@@ -323,7 +338,13 @@ class ApiClient:
             phase = "connecting" if isinstance(err, httpx.ConnectTimeout) else "waiting for an answer"
             raise Unreachable(self.server, f"timed out {phase}") from err
         except httpx.TransportError as err:
-            raise Unreachable(self.server, _reason(err)) from err
+            failure = Unreachable(self.server, _reason(err))
+            # A connection reset or cut mid-answer is worth another try (client-go retries a GET
+            # then); a refused connection or an unknown host is not.
+            failure.transient = isinstance(
+                err, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+            )
+            raise failure from err
         except LightkubeConfigError as err:  # an exec credential plugin that failed
             raise ConfigError(f"credentials of context {self.connection.context!r}: {_reason(err)}") from err
         except OSError as err:  # an exec plugin that is not installed, a token file gone
@@ -576,6 +597,11 @@ def _param(value: str | int | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before retry `attempt` + 1: 0.2, 0.4, 0.8, ... up to 3."""
+    return float(min(0.2 * 2 ** (attempt - 1), 3.0))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

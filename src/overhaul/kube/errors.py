@@ -28,6 +28,7 @@ class Unreachable(KubeError):
         super().__init__(f"cannot reach the cluster at {server}: {reason}")
         self.server = server
         self.reason = reason
+        self.transient = False  # the connection broke mid-request: a GET may be sent again
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import socket
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import uvicorn
 import yaml
 
 from overhaul.sim.api.app import SimApi, json_response, new_token
+from overhaul.sim.faults import FaultSettings
 from overhaul.sim.scenarios import ScenarioOptions, load_scenario
 from overhaul.sim.tls import make_serving_cert
 from overhaul.sim.world import SimSettings, World
@@ -57,6 +58,7 @@ class SimConfig:
     bookmark_interval: float = 15.0  # seconds between watch bookmarks (shorter in tests)
     pod_start_seconds: float = 1.0  # simulated seconds from a pod's acceptance to Running
     pod_ready_seconds: float = 1.0  # and from Running to Ready
+    faults: FaultSettings = field(default_factory=FaultSettings)  # API faults from the start (docs/sim.md)
 
 
 def kubeconfig(server: str, token: str, ca_pem: bytes) -> dict[str, Any]:
@@ -183,6 +185,7 @@ def prepare(config: SimConfig) -> PreparedServer:
             server_address=f"127.0.0.1:{port}",
             bookmark_interval=config.bookmark_interval,
             background=[world.manager.run, keep_collector_cheap],
+            faults=config.faults,
         )
         api.extra_routes["/debug/overhaul/violations"] = lambda _request: json_response(
             {"violations": world.monitor.violations}

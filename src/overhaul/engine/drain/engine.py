@@ -36,6 +36,7 @@ from overhaul.engine.drain.events import (
     NodeFailed,
     NodeStarted,
     NodeUncordoned,
+    NodeUncordonFailed,
     NodeWarning,
     PodBlocked,
     PodEvicting,
@@ -245,7 +246,7 @@ class Drainer:
             node.already_cordoned = already
             if not already:
                 node.cordoned_by_us = True  # before the request: an interrupt mid-request still uncordons
-                self.cluster.set_unschedulable(node.name, True)
+                self._set_unschedulable(node.name, True)
             self._emit(NodeCordoned(node.name, already))
 
     def _loop(self) -> None:
@@ -317,9 +318,24 @@ class Drainer:
 
     def _daemonset_exists(self, namespace: str, name: str) -> bool | str:
         key = (namespace, name)
-        if key not in self._daemonsets:
-            self._daemonsets[key] = self.cluster.daemonset_exists(namespace, name)
-        return self._daemonsets[key]
+        known = self._daemonsets.get(key)
+        if known is not None:
+            return known
+        found = self.cluster.daemonset_exists(namespace, name)
+        if isinstance(found, bool):  # an error is asked again for the next pod, not remembered
+            self._daemonsets[key] = found
+        return found
+
+    def _set_unschedulable(self, node: str, value: bool) -> None:
+        """Cordons or uncordons, retrying what may be a passing failure of the API server."""
+        for attempt in range(self.options.transient_retries + 1):
+            try:
+                self.cluster.set_unschedulable(node, value)
+                return
+            except Exception:
+                if attempt == self.options.transient_retries:
+                    raise
+                time.sleep(min(0.25 * 2**attempt, 3.0))
 
     def _complete_nodes(self) -> None:
         for node in self._nodes.values():
@@ -655,9 +671,11 @@ class Drainer:
         for node in self._nodes.values():
             if node.cordoned_by_us and node.state is not _NodeState.DRAINED:
                 try:
-                    self.cluster.set_unschedulable(node.name, False)
+                    self._set_unschedulable(node.name, False)
                 except Exception as err:
-                    node.errors.append(f"could not uncordon node {node.name}: {err}")
+                    reason = f"could not uncordon node {node.name}: {err}"
+                    node.errors.append(reason)
+                    self._emit(NodeUncordonFailed(node.name, reason))
                     continue
                 node.cordoned_by_us = False
                 self._emit(NodeUncordoned(node.name, node.state.value))

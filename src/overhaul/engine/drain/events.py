@@ -19,6 +19,12 @@ class NodeUncordoned:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeUncordonFailed:
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class NodeStarted:
     node: str
     to_evict: int
@@ -77,6 +83,7 @@ class NodeFailed:
 DrainEvent = (
     NodeCordoned
     | NodeUncordoned
+    | NodeUncordonFailed
     | NodeStarted
     | NodeWarning
     | PodEvicting

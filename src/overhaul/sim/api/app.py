@@ -31,6 +31,7 @@ from overhaul.sim.api.metrics import ApiMetrics, client_of
 from overhaul.sim.api.routing import GroupPath, ResourcePath, parse_api_path
 from overhaul.sim.cluster import CRDS_KEY, Cluster, DeleteOptions, WriteOptions
 from overhaul.sim.eviction import evict
+from overhaul.sim.faults import FaultConfigError, Faults, FaultSettings
 from overhaul.sim.metadata import manager_from_user_agent
 from overhaul.sim.openapi import openapi_document, openapi_index
 from overhaul.sim.resources import ResourceType
@@ -49,6 +50,7 @@ JSON = "application/json"
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 PUBLIC_PATHS = (*HEALTH_PATHS, "/version")
 HEALTH_DEBUG_PATH = "/debug/overhaul/health"
+FAULTS_DEBUG_PATH = "/debug/overhaul/faults"
 DEFAULT_WATCH_TIMEOUT = 1800.0
 LIST_CHUNK = 2000  # objects per chunk of a streamed list; shorter lists go out in one body
 UNDECODED_MEDIA_TYPES = ("application/vnd.kubernetes.protobuf", "application/cbor")
@@ -96,6 +98,7 @@ class SimApi:
         server_address: str = "127.0.0.1:6443",
         bookmark_interval: float = 15.0,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        faults: FaultSettings | None = None,
     ) -> None:
         self.cluster = cluster
         self.token = token
@@ -103,6 +106,7 @@ class SimApi:
         self.bookmark_interval = bookmark_interval
         self.metrics = ApiMetrics()
         self.health = HealthChecks()
+        self.faults = Faults(faults, self.metrics.registry)
         self.build_date = cluster.now()
         self._openapi_cache: dict[tuple[int, str], bytes] = {}
         self.background = list(background)
@@ -174,6 +178,8 @@ class SimApi:
             return self._health(path, request)
         if path == HEALTH_DEBUG_PATH:
             return await self._health_faults(request)
+        if path == FAULTS_DEBUG_PATH:
+            return await self._fault_settings(request)
         if request.method == "GET":
             fixed = self._fixed_get(path)
             if fixed is not None:
@@ -232,6 +238,33 @@ class SimApi:
         elif request.method != "GET":
             raise errors.not_found_path()
         return json_response({"checks": self.health.state(), "failing": sorted(self.health.failing)})
+
+    async def _fault_settings(self, request: Request) -> Response:
+        """The API fault switch: POST {"rate": 0.05, "codes": [429, 500, 409], "latency": "50ms",
+        "watchDropSeconds": 30, "seed": 1} changes the knobs it names; GET shows them and the counts."""
+        if request.method == "POST":
+            body = await _read_body(request)
+            if not isinstance(body, dict):
+                raise errors.bad_request('expected a JSON object of fault settings: {"rate": 0.05}')
+            try:
+                self.faults.update(body)
+            except FaultConfigError as err:
+                raise errors.bad_request(str(err)) from None
+        elif request.method != "GET":
+            raise errors.not_found_path()
+        return json_response(self.faults.state())
+
+    async def _inject_faults(
+        self, request: Request, rp: ResourcePath, info: RequestInfo, watching: bool
+    ) -> None:
+        """Latency, then perhaps an error, before the request does anything (a faulted one has no effect)."""
+        delay = self.faults.latency()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        err = self.faults.error(request.method, rp.group, rp.plural, rp.name)
+        if err is not None:
+            info.verb = _verb(request, rp, watching)
+            raise err
 
     def _deprecation(self, rt: ResourceType) -> Deprecation | None:
         """How the apiserver flags a request to this resource version, if it is deprecated."""
@@ -295,11 +328,13 @@ class SimApi:
         query = request.query_params
         method = request.method
         info.dry_run = query.get("dryRun") == "All"
+        watching = method == "GET" and (rp.legacy_watch or query.get("watch") in ("true", "1"))
+        if self.faults.active:
+            await self._inject_faults(request, rp, info, watching)
         if method == "GET":
-            watching = rp.legacy_watch or query.get("watch") in ("true", "1")
             if watching:
                 info.verb = "WATCH"
-                return self._watch(request, rt, ns, rp.name)
+                return self._watch(request, rt, ns, rp.name, self.faults.watch_lifetime())
             if rp.name is None:
                 info.verb = "LIST"
                 return self._list(request, rt, ns)
@@ -498,7 +533,14 @@ class SimApi:
 
     # ----- watch ----------------------------------------------------------------------------
 
-    def _watch(self, request: Request, rt: ResourceType, ns: str | None, name: str | None) -> Response:
+    def _watch(
+        self,
+        request: Request,
+        rt: ResourceType,
+        ns: str | None,
+        name: str | None,
+        drop_after: float | None = None,
+    ) -> Response:
         query = request.query_params
         labels, fields = self._selectors(request, rt)
         if name is not None:
@@ -556,6 +598,10 @@ class SimApi:
         async def stream() -> AsyncIterator[bytes]:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
+            # An injected watch drop: the stream just ends early, as when the apiserver restarts.
+            dropping = drop_after is not None and drop_after < timeout
+            if dropping:
+                deadline = loop.time() + (drop_after or 0.0)
             try:
                 if initial:
                     for start in range(0, len(initial), 500):
@@ -566,6 +612,8 @@ class SimApi:
                 while True:
                     remaining = deadline - loop.time()
                     if remaining <= 0:
+                        if dropping:
+                            self.faults.watch_dropped()
                         return
                     wait = min(remaining, self.bookmark_interval) if bookmarks else remaining
                     try:
@@ -588,6 +636,19 @@ class SimApi:
                 store.stop_watch(rt.key, watcher)
 
         return StreamingResponse(stream(), media_type=JSON, headers={"Transfer-Encoding": "chunked"})
+
+
+def _verb(request: Request, rp: ResourcePath, watching: bool) -> str:
+    """The verb `apiserver_request_total` counts a request under, as the handlers below name it."""
+    method = request.method
+    if method == "GET":
+        return "WATCH" if watching else ("LIST" if rp.name is None else "GET")
+    if method == "PATCH":
+        content_type = request.headers.get("content-type", "").split(";", 1)[0].strip()
+        return "APPLY" if content_type == "application/apply-patch+yaml" else "PATCH"
+    if method == "DELETE" and rp.name is None:
+        return "DELETECOLLECTION"
+    return method
 
 
 def _list_meta(rv: int, token: str | None, remaining: int | None) -> JSONDict:

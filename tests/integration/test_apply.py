@@ -9,12 +9,13 @@ The plan is written by `overhaul plan`, then applied with `overhaul apply --yes`
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ import pytest
 
 from overhaul.engine.journal import DirectoryJournalStore, read_journal
 from overhaul.kube.client import ApiClient
-from overhaul.kube.lease import LeaseLock, micro_time
+from overhaul.kube.lease import LeaseLock
+from overhaul.planning.planfile import load_plan
 from tests.support.simproc import SimProcess, sim_command
 from tests.support.waiting import eventually
 
@@ -32,8 +34,8 @@ TARGET = "v1.35.4"
 LEASE = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/overhaul-upgrade"
 
 
-def start_cluster(workdir: Path) -> SimProcess:
-    sim = SimProcess(workdir, "--scenario", "demo", "--speed", "20").start()
+def start_cluster(workdir: Path, *, speed: str = "20") -> SimProcess:
+    sim = SimProcess(workdir, "--scenario", "demo", "--speed", speed).start()
     with ApiClient.from_kubeconfig(sim.kubeconfig) as client:
         client.patch(
             "/apis/policy/v1/namespaces/payments/poddisruptionbudgets/ledger", {"spec": {"minAvailable": 1}}
@@ -128,7 +130,8 @@ def test_apply_upgrades_every_node_then_a_second_apply_does_nothing(
     assert dry.returncode == 0, dry.stderr
     assert "kubectl drain worker-1 --ignore-daemonsets" in dry.stdout
     assert "upgrade.overhaul.io/kubelet-version" in dry.stdout
-    assert not (tmp_path / "plan.state").exists()
+    assert "backup\t-\t# would take a backup: every API resource, into" in dry.stdout
+    assert not (tmp_path / "plan.state").exists() and not (tmp_path / "backups").exists()
     assert upgrades_started(client) == Counter()
 
     done = overhaul(sim, "apply", str(plan), "--yes")  # default state: plan.state next to the plan
@@ -140,7 +143,11 @@ def test_apply_upgrades_every_node_then_a_second_apply_does_nothing(
         journal = read_journal(store)
     assert journal is not None and journal.finished is not None
     assert journal.finished.outcome == "succeeded"
-    assert all(s.state.value == "done" for s in journal.steps.values()) and len(journal.steps) == 9
+    assert all(s.state.value == "done" for s in journal.steps.values()) and len(journal.steps) == 10
+    backups = list((tmp_path / "backups").glob("overhaul-backup-*"))  # taken first, next to the state
+    assert len(backups) == 1 and (backups[0] / "manifest.json").is_file()
+    assert journal.steps["backup"].output.strip() == str(backups[0])
+    assert next(iter(journal.steps)) == "backup"
 
     again = overhaul(sim, "apply", str(plan), "--yes")
     assert again.returncode == 0, again.stderr
@@ -175,6 +182,14 @@ def test_bad_plans_a_changed_cluster_and_a_held_lock_are_refused(
     done = overhaul(sim, "apply", str(broken), "--yes", "--state", str(state))
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
+
+    (tmp_path / "a-file").write_text("")
+    unwritable = write_plan(sim, tmp_path / "unwritable.yaml", "--backup-dir", str(tmp_path / "a-file" / "b"))
+    done = overhaul(sim, "apply", str(unwritable), "--yes", "--state", str(tmp_path / "state-b"))
+    assert done.returncode == 1, done.stderr
+    assert "apply failed at step backup: backup failed: cannot write the backup" in done.stderr
+    assert upgrades_started(client) == Counter()
+    assert not any(n["spec"].get("unschedulable") for n in nodes(client))
 
     holder = LeaseLock(client, "alice@laptop:4242/cafe0001")
     assert holder.try_acquire().acquired
@@ -219,41 +234,69 @@ def started_or_ended(state: Path, proc: subprocess.Popen[str], starts: int) -> b
     return journal_text(state).count('"state":"started"') >= starts or proc.poll() is not None
 
 
-def make_lease_stale(client: ApiClient) -> None:
-    past = micro_time(datetime.now(UTC) - timedelta(minutes=5))
-    client.patch(LEASE, {"spec": {"renewTime": past, "acquireTime": past}})
+KILLS = 20
 
 
-def test_a_killed_apply_resumes_and_every_node_is_upgraded_exactly_once(
-    sim: SimProcess, client: ApiClient, tmp_path: Path
-) -> None:
-    plan = write_plan(sim, tmp_path / "plan.yaml")
-    state = tmp_path / "state"
-    # SIGKILL once this run started its k-th step, plus a delay: before the drain, mid-drain,
-    # mid-upgrade, while waiting for Ready...
-    for more, delay in ((1, 0.0), (1, 0.4), (2, 0.15), (1, 1.0), (2, 0.6)):
-        starts = journal_text(state).count('"state":"started"') + more if state.exists() else more
-        proc = apply_popen(sim, plan, state)
-        try:
-            eventually(partial(started_or_ended, state, proc, starts), f"step start {starts}", timeout=120)
-            time.sleep(delay)
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.wait(timeout=30)
-            assert proc.stdout is not None and proc.stderr is not None
-            proc.stdout.close()
-            proc.stderr.close()
-        make_lease_stale(client)
-    done = overhaul(sim, "apply", str(plan), "--yes", "--state", str(state))
-    assert done.returncode == 0, done.stderr
-    assert "took over a stale upgrade lock" in done.stderr
-    assert_all_upgraded_once(sim, client)
-    with DirectoryJournalStore(state) as store:
-        journal = read_journal(store)
-    assert journal is not None and journal.in_flight() == () and journal.failed() == ()
-    assert journal.finished is not None and journal.finished.outcome == "succeeded"
-    assert len(journal.runs) >= 3
-    assert sum(s.attempts for s in journal.steps.values()) > 9  # steps cut short were run again
+def test_a_killed_apply_resumes_and_every_node_is_upgraded_exactly_once(tmp_path: Path) -> None:
+    """SIGKILL at 20 random moments (seeded: a failure replays; OVERHAUL_KILL_SEED picks another
+    sequence), each time on the run that resumed the last: before the backup, mid-backup, mid-drain,
+    mid-upgrade, while waiting for Ready... The next run takes the dead run's lock over at once (its
+    process on this host is gone) and carries on."""
+    seed = int(os.environ.get("OVERHAUL_KILL_SEED", "20261128"))
+    moments = random.Random(seed)
+    sim = start_cluster(tmp_path / "sim", speed="10")
+    try:
+        plan = write_plan(sim, tmp_path / "plan.yaml")
+        state = tmp_path / "state"
+        kills = 0
+        while kills < KILLS:
+            runs = journal_text(state).count('"kind":"run"') if state.exists() else 0
+            proc = apply_popen(sim, plan, state)
+            try:  # a moment after the run began (recorded its `run`): it is at work by then
+                eventually(partial(run_began, state, proc, runs), "the run to begin", timeout=60, every=0.02)
+                finished = proc_wait(proc, moments.uniform(0.0, 0.8))
+                if not finished:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    kills += 1
+            finally:
+                code = proc.wait(timeout=30)
+                assert proc.stdout is not None and proc.stderr is not None
+                err = proc.stderr.read()
+                proc.stdout.close()
+                proc.stderr.close()
+            if finished:  # it ran to its end before its moment came: it must have succeeded
+                assert code == 0, f"seed {seed}: {err}"
+                break
+            assert "took over" not in err or "its process on this host is gone" in err, err
+        done = overhaul(sim, "apply", str(plan), "--yes", "--state", str(state))
+        assert done.returncode == 0, f"seed {seed}: {done.stderr}"
+        assert kills >= KILLS, f"seed {seed}: the apply finished after {kills} kills"
+        assert "took over a stale upgrade lock" in done.stderr  # at once: no waiting out the Lease
+        assert "(its process on this host is gone)" in done.stderr
+        with ApiClient.from_kubeconfig(sim.kubeconfig) as client:
+            assert_all_upgraded_once(sim, client)
+            assert not client.get(LEASE)["spec"].get("holderIdentity")
+        with DirectoryJournalStore(state) as store:
+            journal = read_journal(store)
+        assert journal is not None and journal.in_flight() == () and journal.failed() == ()
+        assert journal.finished is not None and journal.finished.outcome == "succeeded"
+        assert len(journal.runs) >= KILLS + 1
+        assert all(journal.is_finished(s.id) for s in load_plan(plan).steps)
+        assert journal.steps["backup"].state.value == "done"
+    finally:
+        sim.stop()
+
+
+def run_began(state: Path, proc: subprocess.Popen[str], runs: int) -> bool:
+    return (state.exists() and journal_text(state).count('"kind":"run"') > runs) or proc.poll() is not None
+
+
+def proc_wait(proc: subprocess.Popen[str], seconds: float) -> bool:
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def test_pause_resume_and_abort_from_another_process(

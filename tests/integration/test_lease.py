@@ -7,6 +7,9 @@ concurrency (create-if-absent, update-if-unchanged) decides.
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from overhaul.engine.lock import LockRefused, hold_lock, local_identity
+from overhaul.engine.lock import LockRefused, crashed_here, hold_lock, local_identity
 from overhaul.kube.client import ApiClient
 from overhaul.kube.lease import LeaseLock, micro_time, parse_time
 from tests.support.simproc import SimProcess
@@ -202,3 +205,25 @@ def test_the_renewer_notices_a_takeover(client: ApiClient, name: str) -> None:
         assert held.renewer.wait_lost(5)
     assert lost and "taken over" in lost[0]
     assert lease(client, name)["holderIdentity"] == "mallory@x:1/m"  # not released: it is not ours
+
+
+def test_a_lock_whose_holder_died_on_this_host_is_taken_over_at_once(client: ApiClient, name: str) -> None:
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as running:
+        try:
+            dead = subprocess.Popen([sys.executable, "-c", "pass"])
+            dead.wait()
+            host = socket.gethostname()
+            crashed = make_lock(client, name, f"alice@{host}:{dead.pid}/dead0001", duration=300)
+            assert crashed.try_acquire().acquired
+            waiting = LeaseLock(
+                client, f"bob@{host}:{running.pid}/live0001", name=name, abandoned=crashed_here
+            )
+            attempt = waiting.try_acquire()  # renewed just now, for 300 s: yet its process is gone
+            assert attempt.acquired and attempt.taken_over is not None
+            assert attempt.taken_over.identity == f"alice@{host}:{dead.pid}/dead0001"
+            assert lease(client, name)["leaseTransitions"] == 1
+            third = LeaseLock(client, local_identity("third"), name=name, abandoned=crashed_here)
+            refused = third.try_acquire()  # bob's process runs: his lock holds
+            assert not refused.acquired and refused.holder.identity.startswith("bob@")
+        finally:
+            running.kill()

@@ -209,10 +209,17 @@ def test_plan_offline_from_a_snapshot(sim: SimProcess, tmp_path: Path) -> None:
         "--from-snapshot",
         str(snapshot),
         *ACCEPT,
+        "--etcd-endpoint",
+        "https://127.0.0.1:2379",
+        "--backup-dir",
+        "bk",
         cluster=False,
     )
     assert done.returncode == 0, done.stderr
     loaded = load_plan(tmp_path / "plan.yaml")
+    backup = loaded.spec.backup
+    assert backup.enabled and backup.directory == str((tmp_path / "bk").resolve())
+    assert backup.etcd is not None and backup.etcd.endpoint == "https://127.0.0.1:2379"
     assert loaded.cluster.source == f"snapshot:{snapshot}" and loaded.cluster.server == ""
     assert len(loaded.cluster.nodes) == 12
 
@@ -237,6 +244,12 @@ def test_plan_offline_from_a_snapshot(sim: SimProcess, tmp_path: Path) -> None:
         (("--to", "1.36", "--max-unavailable", "0"), "--max-unavailable 0: must be at least 1"),
         (("--to", "1.36", "--strategy", "surge", "--provider", "exec"), "--strategy surge adds nodes"),
         (("--to", "1.36", "--accept", "no-such-check"), "--accept no-such-check: unknown check"),
+        (
+            ("--to", "1.36", "--etcd-key", "k"),
+            "--etcd-cacert, --etcd-cert and --etcd-key need --etcd-endpoint",
+        ),
+        (("--to", "1.36", "--no-backup", "--backup-dir", "b"), "--no-backup goes with neither"),
+        (("--to", "1.36", "--etcd-endpoint", "ftp://x"), "--etcd-endpoint ftp://x: give a URL"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

@@ -26,6 +26,7 @@ from overhaul.domain.plan import (
 from overhaul.engine.apply.drift import cluster_drift
 from overhaul.engine.apply.engine import unsupported_steps
 from overhaul.engine.apply.facts import NodeFacts, budget_facts, node_facts, same_version
+from overhaul.providers.sim import node_like
 
 
 def make_plan(*actions: Action) -> Plan:
@@ -98,10 +99,58 @@ def test_a_version_moved_by_this_plan_is_explained_only_by_its_journal() -> None
     assert cluster_drift(plan, [facts("cp-1", "v1.36.0"), facts("w-1"), facts("w-2")], ["step-0"])
 
 
-def test_surge_actions_are_not_supported_yet() -> None:
+def test_adding_and_removing_nodes_needs_a_provider_that_creates_them() -> None:
     plan = make_plan(Action.UPGRADE_CONTROL_PLANE, Action.ADD_NODES)
     assert [s.id for s in unsupported_steps(plan)] == ["step-1"]
+    assert unsupported_steps(plan, creates_nodes=True) == []
     assert unsupported_steps(make_plan(Action.UPGRADE_CONTROL_PLANE, Action.UPGRADE_NODES)) == []
+
+
+def test_a_node_gone_is_explained_only_by_a_started_remove_step() -> None:
+    plan = make_plan(Action.UPGRADE_CONTROL_PLANE, Action.REMOVE_NODES)
+    live = [facts("cp-1"), facts("w-2")]
+    assert [(d.node, d.change) for d in cluster_drift(plan, live, [])] == [("w-1", "gone")]
+    assert cluster_drift(plan, live, ["step-1"]) == []
+
+
+def test_a_new_node_is_made_like_the_old_one_at_the_target() -> None:
+    old = {
+        "metadata": {
+            "name": "w-1",
+            "labels": {"kubernetes.io/hostname": "w-1", "topology.kubernetes.io/zone": "a", "pool": "gpu"},
+            "annotations": {"upgrade.overhaul.io/kubelet-version": "v1.34.2"},
+        },
+        "spec": {
+            "unschedulable": True,
+            "taints": [
+                {"key": "gpu", "value": "true", "effect": "NoSchedule"},
+                {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
+            ],
+        },
+        "status": {
+            "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"},
+            "allocatable": {"cpu": "3800m", "memory": "15Gi", "pods": "110"},
+            "nodeInfo": {"kubeletVersion": "v1.34.2", "architecture": "amd64", "bootID": "x"},
+            "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    }
+    new = node_like(old, "w-1-v1-35-0", "v1.35.0", "b")
+    assert new["metadata"]["name"] == "w-1-v1-35-0"
+    assert new["metadata"]["labels"] == {
+        "kubernetes.io/hostname": "w-1-v1-35-0",
+        "topology.kubernetes.io/zone": "b",
+        "pool": "gpu",
+    }
+    assert new["spec"] == {"taints": [{"key": "gpu", "value": "true", "effect": "NoSchedule"}]}
+    assert new["status"]["capacity"] == old["status"]["capacity"]
+    assert new["status"]["allocatable"] == old["status"]["allocatable"]
+    assert new["status"]["nodeInfo"] == {
+        "architecture": "amd64",
+        "kubeletVersion": "v1.35.0",
+        "kubeProxyVersion": "v1.35.0",
+    }
+    assert "addresses" not in new["status"] and "conditions" not in new["status"]
 
 
 def test_node_and_budget_facts_read_the_fields_apply_decides_on() -> None:

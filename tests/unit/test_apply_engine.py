@@ -13,8 +13,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from overhaul.domain.eviction import EvictionOutcome, EvictionResult
-from overhaul.domain.plan import Action, PlanNode, Role, Stage, StageKind, Step
+from overhaul.domain.plan import (
+    Action,
+    BackupSpec,
+    DrainSpec,
+    NewNode,
+    PlanNode,
+    Role,
+    Stage,
+    StageKind,
+    Step,
+)
 from overhaul.domain.version import Version
 from overhaul.engine.apply.engine import Applier, ApplyOptions, ApplyResult, Outcome
 from overhaul.engine.apply.events import ApplyEvent, DryRunAction
@@ -186,10 +198,13 @@ def run(
     options: ApplyOptions = FAST,
     now: Any = None,
     events: list[ApplyEvent] | None = None,
+    backup: Any = None,
 ) -> ApplyResult:
     with DirectoryJournalStore(tmp_path / "state", writer=True) as store:
         journal = Journal.open(store, plan_id="p", plan_hash="h", run_id="r", by="test")
         kwargs: dict[str, Any] = {"now": now} if now is not None else {}
+        if backup is not None:
+            kwargs["backup"] = backup
         applier = Applier(
             plan, cluster, upgrader, journal, options=options, listener=(events or []).append, **kwargs
         )
@@ -296,3 +311,146 @@ def test_a_dry_run_lists_actions_and_changes_nothing(tmp_path: Path) -> None:
     assert "upgrade w-1 to v1.35.0" in actions and "kubectl uncordon w-2" in actions
     assert any(a.startswith("kubectl drain cp-1 --ignore-daemonsets") for a in actions)
     assert upgrader.calls == [] and cluster.cordons == []
+
+
+@dataclass
+class FakeBackup:
+    error: str = ""
+    taken: int = 0
+
+    def describe(self) -> str:
+        return "every API resource, into /backups/"
+
+    def take(self) -> str:
+        if self.error:
+            raise OSError(self.error)
+        self.taken += 1
+        return f"/backups/overhaul-backup-{self.taken}"
+
+
+def test_a_backup_is_taken_once_before_the_first_step(tmp_path: Path) -> None:
+    cluster = FakeCluster({"cp-1": "v1.34.2", "w-1": "v1.34.2", "w-2": "v1.34.2"})
+    upgrader = FakeUpgrader(cluster, failing={"w-2"})
+    backup = FakeBackup()
+    first = run(tmp_path, three_step_plan(), cluster, upgrader, backup=backup)
+    assert first.outcome is Outcome.FAILED and backup.taken == 1
+    journal = journal_of(tmp_path)
+    assert (
+        next(iter(journal.steps)) == "backup"
+        and journal.steps["backup"].output == "/backups/overhaul-backup-1"
+    )
+    upgrader.failing.clear()
+    cluster.objects["w-2"]["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    second = run(tmp_path, three_step_plan(), cluster, upgrader, backup=backup)
+    assert second.outcome is Outcome.SUCCEEDED and backup.taken == 1  # a resumed run takes none
+
+
+def test_a_failed_backup_refuses_to_start_and_is_retried_next_time(tmp_path: Path) -> None:
+    cluster = FakeCluster({"cp-1": "v1.34.2", "w-1": "v1.34.2", "w-2": "v1.34.2"})
+    upgrader = FakeUpgrader(cluster)
+    backup = FakeBackup(error="read-only file system")
+    result = run(tmp_path, three_step_plan(), cluster, upgrader, backup=backup)
+    assert result.outcome is Outcome.FAILED and result.failed_step == "backup"
+    assert "read-only file system" in result.message
+    assert upgrader.calls == [] and cluster.cordons == []
+    backup.error = ""
+    assert run(tmp_path, three_step_plan(), cluster, upgrader, backup=backup).outcome is Outcome.SUCCEEDED
+    assert backup.taken == 1 and journal_of(tmp_path).steps["backup"].attempts == 2
+
+
+def test_no_backup_when_the_plan_turns_it_off_and_a_dry_run_only_says_it(tmp_path: Path) -> None:
+    cluster = FakeCluster({"cp-1": "v1.34.2", "w-1": "v1.34.2", "w-2": "v1.34.2"})
+    plan = three_step_plan()
+    off = replace(plan, spec=replace(plan.spec, backup=BackupSpec(enabled=False)))
+    backup = FakeBackup()
+    assert run(tmp_path, off, cluster, FakeUpgrader(cluster), backup=backup).outcome is Outcome.SUCCEEDED
+    assert backup.taken == 0 and "backup" not in journal_of(tmp_path).steps
+    events: list[ApplyEvent] = []
+    fresh = FakeCluster({"cp-1": "v1.34.2", "w-1": "v1.34.2", "w-2": "v1.34.2"})
+    dry = Applier(
+        plan, fresh, FakeUpgrader(fresh), None, options=ApplyOptions(dry_run=True), listener=events.append,
+        backup=backup,
+    )  # fmt: skip
+    assert dry.run().outcome is Outcome.DRY_RUN and backup.taken == 0
+    actions = [e.action for e in events if isinstance(e, DryRunAction) and e.step == "backup"]
+    assert actions == ["# would take a backup: every API resource, into /backups/"]
+
+
+class FakePool:
+    def __init__(self, cluster: FakeCluster) -> None:
+        self.cluster = cluster
+        self.created: list[tuple[str, str, str]] = []
+        self.deleted: list[str] = []
+
+    def create_node_like(self, name: str, like: Mapping[str, Any], version: str, zone: str) -> None:
+        self.created.append((name, like["metadata"]["name"], version))
+        self.cluster.objects[name] = {
+            "metadata": {"name": name, "uid": f"uid-{name}"},
+            "spec": {},
+            "status": {
+                "nodeInfo": {"kubeletVersion": version},
+                "conditions": [{"type": "Ready", "status": "True"}],
+            },
+        }
+
+    def delete_node(self, name: str) -> None:
+        self.deleted.append(name)
+        self.cluster.objects.pop(name, None)
+
+    def describe_create(self, name: str, like: str, version: str) -> str:
+        return f"create {name} like {like} at {version}"
+
+    def describe_delete(self, name: str) -> str:
+        return f"delete {name}"
+
+
+def surge_plan() -> Any:
+    """w-1 and w-2 replaced by w-1-new and w-2-new: add, drain, remove."""
+    base = make_plan()
+
+    def pn(name: str) -> PlanNode:
+        return PlanNode(name, f"uid-{name}", "v1.34.2", Role.WORKER)
+
+    old = (pn("w-1"), pn("w-2"))
+    steps = (
+        Step(
+            "w/add",
+            Action.ADD_NODES,
+            "v1.35.0",
+            new_nodes=(NewNode("w-1-new", "w-1"), NewNode("w-2-new", "w-2")),
+        ),
+        Step("w/cordon", Action.CORDON_NODES, "v1.35.0", nodes=old),
+        Step("w/drain", Action.DRAIN_NODES, "v1.35.0", nodes=old, drain=DrainSpec()),
+        Step("w/remove", Action.REMOVE_NODES, "v1.35.0", nodes=old),
+    )
+    return replace(base, stages=(Stage("workers", StageKind.WORKERS, "workers", "", "v1.35.0", steps),))
+
+
+def test_surge_steps_add_drain_and_remove_nodes_once(tmp_path: Path) -> None:
+    cluster = FakeCluster({"cp-1": "v1.35.0", "w-1": "v1.34.2", "w-2": "v1.34.2"})
+    pool = FakePool(cluster)
+    upgrader = FakeUpgrader(cluster)
+    with DirectoryJournalStore(tmp_path / "state", writer=True) as store:
+        journal = Journal.open(store, plan_id="p", plan_hash="h", run_id="r", by="test")
+        result = Applier(surge_plan(), cluster, upgrader, journal, options=FAST, node_pool=pool).run()
+    assert result.outcome is Outcome.SUCCEEDED
+    assert sorted(pool.created) == [("w-1-new", "w-1", "v1.35.0"), ("w-2-new", "w-2", "v1.35.0")]
+    assert sorted(pool.deleted) == ["w-1", "w-2"] and upgrader.calls == []
+    assert sorted(cluster.objects) == ["cp-1", "w-1-new", "w-2-new"]
+    assert ("w-1", True) in cluster.cordons and ("w-1", False) not in cluster.cordons
+    with pytest.raises(ValueError, match="creates and deletes nodes"):
+        Applier(surge_plan(), cluster, upgrader, None, options=ApplyOptions(dry_run=True)).run()
+
+
+def test_a_rerun_after_a_crash_mid_surge_creates_and_deletes_nothing_twice(tmp_path: Path) -> None:
+    cluster = FakeCluster({"cp-1": "v1.35.0", "w-1": "v1.34.2", "w-2": "v1.34.2", "w-1-new": "v1.35.0"})
+    pool = FakePool(cluster)
+    del cluster.objects["w-2"]  # a crashed run created w-1-new and removed w-2 (say)
+    cluster.objects["w-2-new"] = dict(cluster.objects["w-1-new"], metadata={"name": "w-2-new"})
+    with DirectoryJournalStore(tmp_path / "state", writer=True) as store:
+        journal = Journal.open(store, plan_id="p", plan_hash="h", run_id="r", by="test")
+        result = Applier(
+            surge_plan(), cluster, FakeUpgrader(cluster), journal, options=FAST, node_pool=pool
+        ).run()
+    assert result.outcome is Outcome.SUCCEEDED
+    assert pool.created == [] and pool.deleted == ["w-1"]

@@ -21,9 +21,11 @@ from overhaul.engine.lock import (
     LockRefused,
     LockRenewer,
     UpgradeLock,
+    crashed_here,
     hold_lock,
     local_identity,
     new_run_id,
+    parse_identity,
 )
 
 SINCE = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -177,3 +179,22 @@ def test_failed_renewals_are_retried_and_lose_the_lock_after_its_duration() -> N
 
 def test_default_renewal_interval_is_a_third_of_the_duration() -> None:
     assert LockRenewer(as_port(MemoryLock(duration=60))).interval == 20
+
+
+def test_identity_parses_back_to_user_host_and_pid() -> None:
+    assert parse_identity(local_identity("r1")) == (getpass.getuser(), socket.gethostname(), os.getpid())
+    assert parse_identity("alice@laptop:4242/cafe") == ("alice", "laptop", 4242)
+    assert parse_identity("ci-bot") is None and parse_identity("alice@laptop/cafe") is None
+
+
+def test_a_holder_is_crashed_only_when_it_names_this_host_and_a_pid_that_is_gone() -> None:
+    dead = {4242}
+
+    def alive(pid: int) -> bool:
+        return pid not in dead
+
+    assert crashed_here("alice@laptop:4242/cafe", host="laptop", alive=alive)
+    assert not crashed_here("alice@laptop:4243/cafe", host="laptop", alive=alive)  # still runs
+    assert not crashed_here("alice@desk:4242/cafe", host="laptop", alive=alive)  # another machine
+    assert not crashed_here("ci-bot", host="laptop", alive=alive)  # not ours to judge
+    assert not crashed_here(local_identity("other-run"))  # this very process

@@ -14,7 +14,17 @@ from hypothesis import strategies as st
 
 from overhaul.domain.cluster import ObjectRef
 from overhaul.domain.findings import Finding, Severity
-from overhaul.domain.plan import AlertGate, Amount, Gates, Plan, ProviderName, ProviderSpec, Strategy
+from overhaul.domain.plan import (
+    AlertGate,
+    Amount,
+    BackupSpec,
+    EtcdEndpoint,
+    Gates,
+    Plan,
+    ProviderName,
+    ProviderSpec,
+    Strategy,
+)
 from overhaul.planning.planfile import PlanFileError, digest, dumps_plan, load_plan, loads_plan, plan_to_dict
 from overhaul.planning.windows import parse_window
 from tests.unit.test_planning_plan import demo_like, plan_for, spec
@@ -46,6 +56,35 @@ def test_round_trip() -> None:
     assert document["apiVersion"] == "overhaul.io/v1alpha1" and document["kind"] == "UpgradePlan"
     assert document["metadata"]["digest"] == digest(document)
     assert loads_plan(text) == plan
+
+
+@pytest.mark.parametrize(
+    "backup",
+    [
+        BackupSpec(),
+        BackupSpec(enabled=False),
+        BackupSpec(
+            etcd=EtcdEndpoint("https://10.0.0.1:2379", "/pki/ca.crt", "/pki/c.crt", "/pki/c.key"),
+            directory="/b",
+        ),
+    ],
+)
+def test_the_backup_section_round_trips_and_the_digest_covers_it(backup: BackupSpec) -> None:
+    plan = sample(backup=backup)
+    text = dumps_plan(plan)
+    assert loads_plan(text) == plan
+    assert "backup:" in text and "enabled:" in text
+    flipped = (
+        text.replace("enabled: true", "enabled: false")
+        if backup.enabled
+        else text.replace("enabled: false", "enabled: true")
+    )
+    with pytest.raises(PlanFileError, match="digest"):
+        loads_plan(flipped)
+    document = yaml.safe_load(text)
+    del document["spec"]["backup"]["directory"]
+    with pytest.raises(PlanFileError, match=r"spec\.backup: missing field 'directory'"):
+        loads_plan(yaml.safe_dump(document), verify_digest=False)
 
 
 @pytest.mark.parametrize("strategy", list(Strategy))

@@ -56,7 +56,14 @@ from overhaul.engine.journal import (
     read_journal,
     request_control,
 )
-from overhaul.engine.lock import LockLost, LockRefused, hold_lock, local_identity, new_run_id
+from overhaul.engine.lock import (
+    LockLost,
+    LockRefused,
+    crashed_here,
+    hold_lock,
+    local_identity,
+    new_run_id,
+)
 from overhaul.engine.ports import JournalStore
 from overhaul.planning.planfile import PlanFileError, digest, load_plan, plan_to_dict
 
@@ -123,6 +130,44 @@ def _provider_config(plan: Plan) -> dict[str, Any]:
     return {}
 
 
+def default_backup_dir(plan_file: Path, state: str) -> Path:
+    """Where apply's backup goes unless the plan says: a `backups` folder next to the state folder
+    (next to the plan with `--state cluster`)."""
+    if state == CLUSTER_STATE:
+        return plan_file.resolve().parent / "backups"
+    return Path(state).resolve().parent / "backups"
+
+
+class _PlanBackup:
+    """The plan's backup through `overhaul.backup.take_backup` (an `engine.apply.ports.BackupTaker`)."""
+
+    def __init__(self, plan: Plan, client: ApiClient, directory: Path) -> None:
+        self.spec = plan.spec.backup
+        self.client = client
+        self.directory = directory
+
+    def describe(self) -> str:
+        etcd = f"an etcd snapshot of {self.spec.etcd.endpoint} and " if self.spec.etcd is not None else ""
+        return f"{etcd}every API resource, into {self.directory}/"
+
+    def take(self) -> str:
+        from overhaul.backup import BackupOptions, BackupPorts, EtcdOptions, take_backup
+        from overhaul.cli.backup_cluster import KubeBackupCluster
+
+        etcd = None
+        if self.spec.etcd is not None:
+            spec = self.spec.etcd
+            etcd = EtcdOptions(
+                spec.endpoint,
+                Path(spec.cacert) if spec.cacert else None,
+                Path(spec.cert) if spec.cert else None,
+                Path(spec.key) if spec.key else None,
+            )
+        options = BackupOptions(self.directory, etcd=etcd, etcd_skipped="no etcd endpoint in the plan")
+        result = take_backup(options, BackupPorts(cluster=KubeBackupCluster(self.client)))
+        return str(result.path)
+
+
 def _seconds(text: str, option: str) -> float:
     try:
         return parse_duration(text)
@@ -160,11 +205,11 @@ def apply(
     Exit codes: 0 done, 1 a step failed / aborted / interrupted / lock held, 2 bad or stale plan.
     """
     plan = _load(plan_file)
-    bad = unsupported_steps(plan)
+    bad = unsupported_steps(plan, creates_nodes=plan.spec.provider.name.creates_nodes)
     if bad:
         fail(
-            f"{plan_file}: step {bad[0].id} ({bad[0].action.value}) is not supported by apply yet; "
-            "only rolling plans (upgrade-control-plane, upgrade-nodes) run (nothing was changed)",
+            f"{plan_file}: step {bad[0].id} ({bad[0].action.value}) needs a provider that creates and "
+            f"deletes nodes, and {plan.spec.provider.name.value} does not (nothing was changed)",
             EXIT_USAGE,
         )
     options = ApplyOptions(
@@ -180,6 +225,7 @@ def apply(
     from overhaul.kube.lease import LeaseLock
     from overhaul.providers.base import ProviderConfigError
     from overhaul.providers.registry import create_provider
+    from overhaul.providers.sim import SimNodePool
 
     with kube_errors(), connect(ctx, kubeconfig, context) as client, ExitStack() as stack:
         cluster = KubeApplyCluster(client)
@@ -190,13 +236,21 @@ def apply(
         previous = _read_previous(state, plan, client)
         run_id = new_run_id()
         identity = local_identity(run_id)
-        lock = LeaseLock(client, identity)
+        # A lock left by an apply that crashed on this machine is taken over at once, not waited out.
+        lock = LeaseLock(client, identity, abandoned=crashed_here)
         if not dry_run:
             # Before judging the cluster: another apply at work changes it, and that is the news.
             current = lock.current()
             if current is not None and not current.stale:
                 fail(f"{LockRefused(lock.description, current)}; nothing was changed", EXIT_FAILED)
         _refuse_drift(plan, cluster.list_nodes(), previous)
+        backup_dir = (
+            Path(plan.spec.backup.directory)
+            if plan.spec.backup.directory
+            else default_backup_dir(plan_file, state)
+        )
+        backup = _PlanBackup(plan, client, backup_dir) if plan.spec.backup.enabled else None
+        node_pool = SimNodePool(client) if plan.spec.provider.name.creates_nodes else None
         if dry_run:
             reporter = _Reporter(console, plan)
             applier = Applier(
@@ -207,6 +261,8 @@ def apply(
                 options=options,
                 listener=reporter.dry_run,
                 journal_state=previous,
+                backup=backup,
+                node_pool=node_pool,
             )
             applier.run()
             console.print("dry run: nothing was changed", markup=False)
@@ -251,7 +307,9 @@ def apply(
         if isinstance(store, DirectoryJournalStore):
             atomic_write(store.directory, PLAN_COPY, plan_file.read_bytes())
         if held.attempt.taken_over is not None:
-            message = f"took over a stale upgrade lock from {held.attempt.taken_over.identity}"
+            previous_holder = held.attempt.taken_over.identity
+            gone = " (its process on this host is gone)" if crashed_here(previous_holder) else ""
+            message = f"took over a stale upgrade lock from {previous_holder}{gone}"
             console.print(f"[bold yellow]warning:[/] {message}")
             journal.event(message, level="warning")
         if previous is not None:
@@ -268,6 +326,8 @@ def apply(
             options=options,
             listener=reporter.on_event,
             lock_check=held.check,
+            backup=backup,
+            node_pool=node_pool,
         )
         holder.append(applier)
         with reporter.progress(len(plan.steps)), _signals_interrupt(applier):

@@ -10,6 +10,7 @@ from overhaul import __version__
 from overhaul.cli import (
     apply_commands,
     backup_commands,
+    demo_commands,
     drain_commands,
     plan_commands,
     preflight_commands,
@@ -27,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(sim_commands.app, name="sim")
+app.command("demo")(demo_commands.demo)
 app.command("snapshot")(snapshot_commands.snapshot)
 app.command("preflight")(preflight_commands.preflight)
 app.command("backup")(backup_commands.backup)

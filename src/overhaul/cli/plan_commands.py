@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import typer
 
@@ -32,8 +33,10 @@ from overhaul.domain.plan import (
     AlertGate,
     Amount,
     AmountError,
+    BackupSpec,
     BatchBy,
     DrainSpec,
+    EtcdEndpoint,
     Gates,
     Plan,
     PlanSpec,
@@ -285,6 +288,41 @@ def _summary(plan: Plan, findings: list[Finding], yaml_path: Path, md_path: Path
     typer.echo(f"Wrote {yaml_path} and {md_path}")
 
 
+def _backup_spec(
+    no_backup: bool,
+    endpoint: str | None,
+    cacert: Path | None,
+    cert: Path | None,
+    key: Path | None,
+    directory: Path | None,
+) -> BackupSpec:
+    """The backup apply takes; file paths made absolute, as apply may run from another folder."""
+    if endpoint is None and (cacert or cert or key):
+        fail("--etcd-cacert, --etcd-cert and --etcd-key need --etcd-endpoint", EXIT_USAGE)
+    if no_backup and (endpoint is not None or directory is not None):
+        fail("--no-backup goes with neither --etcd-endpoint nor --backup-dir", EXIT_USAGE)
+    if (cert is None) != (key is None):
+        fail("--etcd-cert and --etcd-key go together", EXIT_USAGE)
+    etcd = None
+    if endpoint is not None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            fail(f"--etcd-endpoint {endpoint}: give a URL like https://10.0.0.1:2379", EXIT_USAGE)
+        for flag, path in (("--etcd-cacert", cacert), ("--etcd-cert", cert), ("--etcd-key", key)):
+            if path is not None and not path.is_file():
+                fail(f"{flag} {path}: no such file", EXIT_USAGE)
+
+        def absolute(path: Path | None) -> str:
+            return str(path.resolve()) if path is not None else ""
+
+        etcd = EtcdEndpoint(endpoint, absolute(cacert), absolute(cert), absolute(key))
+    return BackupSpec(
+        enabled=not no_backup,
+        etcd=etcd,
+        directory=str(directory.resolve()) if directory is not None else "",
+    )
+
+
 def plan(
     ctx: typer.Context,
     to: str = typer.Option(
@@ -392,6 +430,32 @@ def plan(
         help="A blocking preflight finding to accept: CHECK (all of it) or CHECK:NAMESPACE/NAME. Repeatable.",
         show_default=False,
     ),
+    no_backup: bool = typer.Option(
+        False, "--no-backup", help="Apply takes no backup before acting (default: it takes one)."
+    ),
+    etcd_endpoint: str | None = typer.Option(
+        None,
+        "--etcd-endpoint",
+        metavar="URL",
+        help="Apply's backup also snapshots this etcd member (e.g. https://10.0.0.1:2379).",
+        show_default=False,
+    ),
+    etcd_cacert: Path | None = typer.Option(
+        None, "--etcd-cacert", metavar="FILE", help="The CA of etcd's server certificate.", show_default=False
+    ),
+    etcd_cert: Path | None = typer.Option(
+        None, "--etcd-cert", metavar="FILE", help="A client certificate etcd accepts.", show_default=False
+    ),
+    etcd_key: Path | None = typer.Option(
+        None, "--etcd-key", metavar="FILE", help="The key of --etcd-cert.", show_default=False
+    ),
+    backup_dir: Path | None = typer.Option(
+        None,
+        "--backup-dir",
+        metavar="DIR",
+        help="Where apply writes its backup (default: a backups folder next to its state).",
+        show_default=False,
+    ),
     kubeconfig: Path | None = kubeconfig_option(),
     context: str | None = context_option(),
 ) -> None:
@@ -420,6 +484,7 @@ def plan(
         timings=timing_values,
         rules=rules_name,
         accepted=tuple(accept),
+        backup=_backup_spec(no_backup, etcd_endpoint, etcd_cacert, etcd_cert, etcd_key, backup_dir),
     )
     _accept_ids(accept)
     md_path = output.with_suffix(".md")

@@ -264,6 +264,26 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class EtcdEndpoint:
+    """The etcd member apply snapshots before acting, and the files to authenticate to it."""
+
+    endpoint: str  # https://10.0.0.1:2379
+    cacert: str = ""
+    cert: str = ""
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class BackupSpec:
+    """The backup apply takes before its first step: every API resource always, an etcd snapshot
+    when an endpoint is given, into `directory` ("" for a `backups` folder next to the state)."""
+
+    enabled: bool = True
+    etcd: EtcdEndpoint | None = None
+    directory: str = ""
+
+
+@dataclass(frozen=True)
 class PlanSpec:
     """What was asked."""
 
@@ -279,6 +299,7 @@ class PlanSpec:
     timings: Timings
     rules: str = "generic"  # the managed provider's node-version rules (generic, eks, gke, aks)
     accepted: tuple[str, ...] = ()  # findings accepted with --accept
+    backup: BackupSpec = field(default_factory=BackupSpec)  # taken by apply before its first step
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,43 @@ def local_identity(run_id: str) -> str:
     return f"{user}@{socket.gethostname()}:{os.getpid()}/{run_id}"
 
 
+def parse_identity(identity: str) -> tuple[str, str, int] | None:
+    """(user, host, pid) of a `user@host:pid/run` identity; None for another form."""
+    user, at, rest = identity.rpartition("@")
+    host_pid = rest.split("/", 1)[0]
+    host, colon, pid = host_pid.rpartition(":")
+    if not at or not colon or not host or not pid.isdigit():
+        return None
+    return user, host, int(pid)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def crashed_here(
+    identity: str, *, host: str | None = None, alive: Callable[[int], bool] = _pid_alive
+) -> bool:
+    """Whether `identity` names a process of this host that no longer runs: an apply that crashed or
+    was killed here, whose lock need not be waited out. A pid reused since is taken as alive (the
+    lock then expires as usual)."""
+    parsed = parse_identity(identity)
+    if parsed is None:
+        return False
+    _, holder_host, pid = parsed
+    if holder_host != (host if host is not None else socket.gethostname()):
+        return False
+    return pid != os.getpid() and not alive(pid)
+
+
 class LockRefused(Exception):
     """Someone else holds the lock; `str(err)` names them and since when."""
 

@@ -83,7 +83,10 @@ class LeaseLock:
         name: str = NAME,
         duration_seconds: int = DEFAULT_DURATION,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        abandoned: Callable[[str], bool] | None = None,
     ) -> None:
+        """`abandoned(identity)` says a holder is gone for sure (its process on this host ended): its
+        Lease counts as stale at once instead of after its duration."""
         if not identity:
             raise ValueError("a lock holder needs an identity")
         if duration_seconds < 1:
@@ -94,6 +97,7 @@ class LeaseLock:
         self.name = name
         self._duration = duration_seconds
         self._clock = clock
+        self._abandoned = abandoned
 
     @property
     def identity(self) -> str:
@@ -133,6 +137,8 @@ class LeaseLock:
         renewed = parse_time(spec.get("renewTime"))
         seen = renewed or acquired
         stale = seen is None or seen + timedelta(seconds=duration) < self._clock()
+        if not stale and identity != self._identity and self._abandoned is not None:
+            stale = self._abandoned(identity)
         transitions = spec.get("leaseTransitions")
         return LeaseHolder(
             identity,

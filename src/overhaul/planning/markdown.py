@@ -168,10 +168,19 @@ def _stage(stage: Stage) -> dict[str, Any]:
 
 
 def _tasks(plan: Plan, plan_file: str) -> list[str]:
-    tasks = [
-        "Take a backup and verify it: `overhaul backup --out ./backups` (etcd snapshot and every resource), "
-        "then `overhaul backup --verify <folder>`.",
-    ]
+    backup = plan.spec.backup
+    if backup.enabled:
+        what = "an etcd snapshot and every resource" if backup.etcd is not None else "every resource"
+        where = backup.directory or "a backups folder next to its state"
+        tasks = [
+            f"`overhaul apply` takes a backup ({what}) into {where} before its first step and stops if it "
+            "fails; verify it afterwards with `overhaul backup --verify <folder>`.",
+        ]
+    else:
+        tasks = [
+            "Take a backup and verify it: `overhaul backup --out ./backups` (etcd snapshot and every "
+            "resource), then `overhaul backup --verify <folder>` (this plan's apply takes none).",
+        ]
     minors = []
     for version in plan.control_plane_path[1:]:
         try:

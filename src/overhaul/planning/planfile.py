@@ -11,7 +11,8 @@ spec:     {target, strategy, maxUnavailable, maxSurge, batchBy, rules, accepted,
            drain: {ignoreDaemonSets, deleteEmptyDirData, force, timeoutSeconds, gracePeriodSeconds},
            gates: {soakSeconds, alerts: {prometheusUrl, alertRegex} | null, validate},
            windows: ["Sat,Sun 01:00-05:00 Europe/Berlin", ...],
-           timings: {drain, upgrade, ready, addNode, removeNode, validate}}
+           timings: {drain, upgrade, ready, addNode, removeNode, validate},
+           backup: {enabled, etcd: {endpoint, cacert, cert, key} | null, directory}}
 path:     {controlPlane: [v1.34.2, v1.35.4, v1.36.0], summary}
 stages:   [{id, kind, title, fromVersion, toVersion,
             steps: [{id, action, version, estimateSeconds, notes, commands,
@@ -50,11 +51,13 @@ from overhaul.domain.plan import (
     AlertGate,
     Amount,
     AmountError,
+    BackupSpec,
     BatchBy,
     ClusterIdentity,
     ClusterNode,
     DrainSpec,
     Estimate,
+    EtcdEndpoint,
     Gates,
     NewNode,
     Plan,
@@ -100,6 +103,15 @@ def _gates(g: Gates) -> JSON:
         {"prometheusUrl": g.alerts.prometheus_url, "alertRegex": g.alerts.alert_regex} if g.alerts else None
     )
     return {"soakSeconds": g.soak_seconds, "alerts": alerts, "validate": g.validate}
+
+
+def _backup(b: BackupSpec) -> JSON:
+    etcd = (
+        {"endpoint": b.etcd.endpoint, "cacert": b.etcd.cacert, "cert": b.etcd.cert, "key": b.etcd.key}
+        if b.etcd is not None
+        else None
+    )
+    return {"enabled": b.enabled, "etcd": etcd, "directory": b.directory}
 
 
 def _step(s: Step) -> JSON:
@@ -180,6 +192,7 @@ def plan_to_dict(plan: Plan) -> JSON:
                 "removeNode": t.remove_node,
                 "validate": t.validate,
             },
+            "backup": _backup(spec.backup),
         },
         "path": {"controlPlane": list(plan.control_plane_path), "summary": plan.path_summary},
         "stages": [
@@ -403,7 +416,7 @@ def _read_amount(r: _Reader, obj: JSON, key: str, path: FieldPath) -> Amount:
 def _read_spec(r: _Reader, value: Any) -> PlanSpec:
     path: FieldPath = ("spec",)
     keys = ("target", "strategy", "maxUnavailable", "maxSurge", "batchBy", "rules", "accepted", "provider")
-    s = r.mapping(value, path, (*keys, "drain", "gates", "windows", "timings"))
+    s = r.mapping(value, path, (*keys, "drain", "gates", "windows", "timings", "backup"))
     pp = (*path, "provider")
     p = r.mapping(
         s["provider"], pp, ("name", "controlPlaneCommand", "nodeCommand", "sshUser", "packageManager")
@@ -443,6 +456,26 @@ def _read_spec(r: _Reader, value: Any) -> PlanSpec:
         ),
         rules=r.string(s, "rules", path, required=True),
         accepted=r.strings(s, "accepted", path),
+        backup=_read_backup(r, s["backup"], (*path, "backup")),
+    )
+
+
+def _read_backup(r: _Reader, value: Any, path: FieldPath) -> BackupSpec:
+    b = r.mapping(value, path, ("enabled", "etcd", "directory"))
+    etcd = None
+    if b["etcd"] is not None:
+        ep = (*path, "etcd")
+        e = r.mapping(b["etcd"], ep, ("endpoint", "cacert", "cert", "key"))
+        etcd = EtcdEndpoint(
+            r.string(e, "endpoint", ep, required=True),
+            r.string(e, "cacert", ep),
+            r.string(e, "cert", ep),
+            r.string(e, "key", ep),
+        )
+        if bool(etcd.cert) != bool(etcd.key):
+            r.fail(ep, "cert and key go together")
+    return BackupSpec(
+        enabled=r.boolean(b, "enabled", path), etcd=etcd, directory=r.string(b, "directory", path)
     )
 
 

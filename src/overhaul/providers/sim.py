@@ -283,3 +283,92 @@ def _closed_when_stopped(stream: EventStream, wait: _Wait) -> Iterator[None]:
         finished.set()
         stream.close()
         thread.join()
+
+
+# ----- surge and blue-green: nodes created like existing ones, and deleted
+
+# Taints the node lifecycle controller and cordons set: a new node does not inherit them.
+_STATE_TAINTS = (
+    "node.kubernetes.io/unschedulable",
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+)
+ZONE_LABEL = "topology.kubernetes.io/zone"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
+def node_like(like: Mapping[str, Any], name: str, version: str, zone: str = "") -> JSON:
+    """A Node object for `name`, as a node group would bring up a machine like `like`: its labels
+    (hostname and zone its own), its taints (not the ones cordons and outages set), its capacity and
+    allocatable, its architecture and OS, and a kubelet at `version`. No addresses and no conditions:
+    the kubelet registers those when it starts."""
+    meta = like.get("metadata") or {}
+    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+    labels[HOSTNAME_LABEL] = name
+    if zone:
+        labels[ZONE_LABEL] = zone
+    spec = like.get("spec") or {}
+    taints = [
+        t for t in spec.get("taints") or () if isinstance(t, dict) and t.get("key") not in _STATE_TAINTS
+    ]
+    status = like.get("status") or {}
+    info = {
+        k: v
+        for k, v in (status.get("nodeInfo") or {}).items()
+        if k in ("architecture", "operatingSystem", "osImage", "containerRuntimeVersion", "kernelVersion")
+    }
+    info.update(kubeletVersion=version, kubeProxyVersion=version)
+    node_status: JSON = {"nodeInfo": info}
+    for key in ("capacity", "allocatable"):
+        if status.get(key):
+            node_status[key] = dict(status[key])
+    body: JSON = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "annotations": {"upgrade.overhaul.io/created-like": str(meta.get("name") or "")},
+        },
+        "spec": {"taints": taints} if taints else {},
+        "status": node_status,
+    }
+    return body
+
+
+class NodeWriteApi(Protocol):
+    """The requests that create and delete Nodes (`ApiClient` has them)."""
+
+    def post(self, path: str, body: Any, params: Params | None = None) -> JSON: ...
+
+    def delete(self, path: str, body: Any = None, params: Params | None = None) -> JSON: ...
+
+
+class SimNodePool:
+    """Creates Nodes like existing ones and deletes them, for surge and blue-green plans: the embedded
+    cluster adopts a Node created through the API and runs it (its kubelet registers it). Implements
+    `engine.apply.ports.NodePool`."""
+
+    def __init__(self, api: NodeWriteApi) -> None:
+        self.api = api
+
+    def create_node_like(self, name: str, like: Mapping[str, Any], version: str, zone: str) -> None:
+        exact = exact_version(Version.parse(version))
+        try:
+            self.api.post("/api/v1/nodes", node_like(like, name, exact, zone))
+        except Exception as err:
+            if _code(err) != 409:  # AlreadyExists: an earlier run created it
+                raise
+
+    def delete_node(self, name: str) -> None:
+        try:
+            self.api.delete(f"/api/v1/nodes/{name}")
+        except Exception as err:
+            if _code(err) != 404:
+                raise
+
+    def describe_create(self, name: str, like: str, version: str) -> str:
+        return f"POST /api/v1/nodes {name} (like {like}: labels, taints, capacity, zone; kubelet {version})"
+
+    def describe_delete(self, name: str) -> str:
+        return f"DELETE /api/v1/nodes/{name}"

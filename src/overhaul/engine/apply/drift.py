@@ -3,7 +3,8 @@
 A node added, gone or replaced (same name, another UID) since the plan was made, or a kubelet at a
 version the plan did not record, means the plan no longer describes the cluster: its batches, its
 budget arithmetic and its version path may be wrong. The one change that is expected is the plan's
-own: a node at the version of a step of this plan that the journal says was started.
+own: a node at the version of a step of this plan that the journal says was started, a node a
+started remove-nodes step deleted, and the nodes the plan adds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from overhaul.domain.plan import Plan
+from overhaul.domain.plan import Action, Plan
 from overhaul.engine.apply.facts import NodeFacts, same_version
 
 
@@ -34,11 +35,17 @@ def cluster_drift(plan: Plan, nodes: Sequence[NodeFacts], journaled_steps: Itera
             for node in step.nodes:
                 explained.setdefault(node.name, []).append(step.version)
     created = {n.name for step in plan.steps for n in step.new_nodes}
+    # nodes a started remove-nodes step may have deleted already
+    removed = {
+        n.name for s in plan.steps if s.id in started and s.action is Action.REMOVE_NODES for n in s.nodes
+    }
     live: Mapping[str, NodeFacts] = {n.name: n for n in nodes}
     drifts: list[Drift] = []
     for expected in plan.cluster.nodes:
         found = live.get(expected.name)
         if found is None:
+            if expected.name in removed:
+                continue
             drifts.append(
                 Drift(expected.name, "gone", f"- node {expected.name} (uid {expected.uid}) is gone")
             )

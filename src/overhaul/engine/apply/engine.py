@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from overhaul.domain.durations import format_duration
-from overhaul.domain.plan import Action, Plan, PlanNode, StageKind, Step
+from overhaul.domain.plan import Action, NewNode, Plan, PlanNode, Role, StageKind, Step
 from overhaul.domain.version import Version
 from overhaul.engine.apply.events import (
     ApplyEvent,
@@ -40,7 +40,7 @@ from overhaul.engine.apply.events import (
     StepStarted,
 )
 from overhaul.engine.apply.facts import BudgetFacts, NodeFacts, budget_facts, node_facts
-from overhaul.engine.apply.ports import ApplyCluster
+from overhaul.engine.apply.ports import ApplyCluster, BackupTaker, NodePool
 from overhaul.engine.drain.engine import Drainer
 from overhaul.engine.drain.events import DrainEvent, NodeFailed, PodBlocked, PodEvicting
 from overhaul.engine.drain.options import DrainOptions
@@ -49,6 +49,8 @@ from overhaul.engine.ports import NodeTarget, NodeUpgrader
 from overhaul.planning.windows import is_open, next_opening
 
 SUPPORTED = (Action.UPGRADE_CONTROL_PLANE, Action.UPGRADE_NODES)
+NEEDS_NODE_POOL = (Action.ADD_NODES, Action.REMOVE_NODES)  # cordon and drain need only the API
+BACKUP_STEP = "backup"  # the journal's id of the backup taken before the plan's first step
 
 
 class Outcome(StrEnum):
@@ -80,9 +82,9 @@ class ApplyResult:
     steps_total: int = 0
 
 
-def unsupported_steps(plan: Plan) -> list[Step]:
-    """Steps this version of apply cannot run (surge and blue-green actions)."""
-    return [s for s in plan.steps if s.action not in SUPPORTED]
+def unsupported_steps(plan: Plan, *, creates_nodes: bool = False) -> list[Step]:
+    """Steps apply cannot run: adding and removing nodes needs a provider that can (`creates_nodes`)."""
+    return [s for s in plan.steps if s.action in NEEDS_NODE_POOL and not creates_nodes]
 
 
 class _Stop(Exception):
@@ -113,6 +115,8 @@ class Applier:
         listener: ApplyListener | None = None,
         lock_check: Callable[[], None] | None = None,
         journal_state: JournalState | None = None,
+        backup: BackupTaker | None = None,
+        node_pool: NodePool | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         if journal is None and not options.dry_run:
@@ -124,6 +128,8 @@ class Applier:
         self.options = options
         self._listener = listener
         self._lock_check = lock_check
+        self._backup = backup if plan.spec.backup.enabled else None
+        self._pool = node_pool
         self._state = journal_state if journal_state is not None else (journal.state if journal else None)
         self._now = now
         self._interrupted = threading.Event()  # Ctrl-C, SIGTERM, lock lost: cancel everything
@@ -149,11 +155,10 @@ class Applier:
     def run(self) -> ApplyResult:
         steps = self.plan.steps
         total = len(steps)
-        bad = unsupported_steps(self.plan)
+        bad = unsupported_steps(self.plan, creates_nodes=self._pool is not None)
         if bad:
             raise ValueError(
-                f"step {bad[0].id}: {bad[0].action.value} is not supported by apply yet "
-                "(plan with --strategy rolling)"
+                f"step {bad[0].id}: {bad[0].action.value} needs a provider that creates and deletes nodes"
             )
         if self.options.dry_run:
             return self._dry_run(steps)
@@ -169,6 +174,9 @@ class Applier:
         self._baseline_unhealthy = {b.key for b in self._budgets() if not b.healthy}
         self._baseline_not_ready = {n.name for n in map(node_facts, self.cluster.list_nodes()) if not n.ready}
         steps_run = 0
+        failed_backup = self._take_backup(journal)
+        if failed_backup is not None:
+            return self._finish(failed_backup, steps_run, total)
         for index, step in enumerate(steps, start=1):
             if journal.state.is_finished(step.id):
                 self._emit(StepFinished(step.id, True, already=True))
@@ -185,6 +193,29 @@ class Applier:
             if result is not None:
                 return self._finish(result, steps_run, total)
         return self._finish(ApplyResult(Outcome.SUCCEEDED, "every step is done"), steps_run, total)
+
+    def _take_backup(self, journal: Journal) -> ApplyResult | None:
+        """The plan's backup, before the first step of a fresh run (a run that resumes after a step
+        started has its backup already, or the plan ran without one); None to go on."""
+        if self._backup is None or journal.state.is_finished(BACKUP_STEP):
+            return None
+        if any(journal.status_of(step.id) is not None for step in self.plan.steps):
+            return None
+        self._check_lock()
+        previous = journal.status_of(BACKUP_STEP)
+        attempt = (previous.attempts if previous is not None else 0) + 1
+        self._emit(Notice("info", "taking a backup before acting: " + self._backup.describe()))
+        journal.started(BACKUP_STEP, detail={"action": "backup", "attempt": str(attempt)})
+        try:
+            where = self._backup.take()
+        except Exception as err:  # any failure refuses the apply: nothing was touched yet
+            reason = f"backup failed: {err}"
+            journal.failed(BACKUP_STEP, reason)
+            self._emit(Notice("error", reason))
+            return ApplyResult(Outcome.FAILED, reason + " (nothing was changed)", BACKUP_STEP)
+        journal.done(BACKUP_STEP, output=where)
+        self._emit(Notice("info", f"backup written to {where}"))
+        return None
 
     def _finish(self, result: ApplyResult, steps_run: int, total: int) -> ApplyResult:
         final = ApplyResult(
@@ -261,6 +292,8 @@ class Applier:
                 pool.submit(self._node_work, step, node, node.name == first_cp): node.name
                 for node in step.nodes
             }
+            for new in step.new_nodes:
+                futures[pool.submit(self._add_work, step, new)] = new.name
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=self.options.poll_interval, return_when=FIRST_COMPLETED)
@@ -328,11 +361,101 @@ class Applier:
     def _node_work(self, step: Step, node: PlanNode, first_cp: bool) -> _NodeOutcome:
         out = _NodeOutcome(node.name, False)
         try:
-            self._node_steps(step, node, first_cp, out)
+            if step.action is Action.CORDON_NODES:
+                self._cordon_node(step, node, out)
+            elif step.action is Action.DRAIN_NODES:
+                self._drain_node(step, node, out)
+            elif step.action is Action.REMOVE_NODES:
+                self._remove_node(step, node, out)
+            else:
+                self._node_steps(step, node, first_cp, out)
         except _Stop:
             out.stopped = True
             out.reason = "stopped"
         return out
+
+    # ----- surge and blue-green: nodes added, cordoned, drained, removed
+
+    def _add_work(self, step: Step, new: NewNode) -> _NodeOutcome:
+        out = _NodeOutcome(new.name, False)
+        try:
+            self._add_node(step, new, out)
+        except _Stop:
+            out.stopped = True
+            out.reason = "stopped"
+        return out
+
+    def _add_node(self, step: Step, new: NewNode, out: _NodeOutcome) -> None:
+        pool = self._pool
+        assert pool is not None
+        if self.cluster.node(new.name) is None:  # else created by an earlier (interrupted) run
+            self._check_stop()
+            like = self.cluster.node(new.like)
+            if like is None:
+                out.reason = f"node {new.like}, which {new.name} should be like, is gone"
+                return
+            self._phase(step, new.name, f"creating it like {new.like} at {step.version}", out)
+            pool.create_node_like(new.name, like, step.version, new.zone)
+        else:
+            self._phase(step, new.name, "already created", out)
+        as_node = PlanNode(new.name, "", step.version, Role.WORKER, new.zone)
+        if self._wait_ready(step, as_node, out):
+            out.ok = True
+
+    def _cordon_node(self, step: Step, node: PlanNode, out: _NodeOutcome) -> None:
+        facts = self._facts(node.name)
+        if facts is None:
+            self._phase(step, node.name, "gone already", out)
+        elif not facts.unschedulable:
+            self.cluster.set_unschedulable(node.name, True)
+            self._phase(step, node.name, "cordoned", out)
+        else:
+            self._phase(step, node.name, "cordoned already", out)
+        out.ok = True
+
+    def _drain_node(self, step: Step, node: PlanNode, out: _NodeOutcome) -> None:
+        """Cordon and drain; the node stays cordoned (it leaves the cluster), drained or not."""
+        if self._facts(node.name) is None:
+            self._phase(step, node.name, "gone already", out)
+            out.ok = True
+            return
+        self._check_stop()
+        self._phase(step, node.name, "cordoning and draining", out)
+        result = Drainer(self.cluster, self._drain_options(step), self._drain_listener(step, node.name)).run(
+            [node.name]
+        )
+        if not result.ok and self._facts(node.name) is not None:
+            self.cluster.set_unschedulable(node.name, True)  # the drain undid its cordon: keep it out
+        if result.ok:
+            self._phase(step, node.name, f"drained in {format_duration(result.seconds)}; left cordoned", out)
+            out.ok = True
+            return
+        if result.interrupted or self.stopping:
+            raise _Stop
+        errors = [e for n in result.nodes for e in n.errors]
+        blocked = [f"{b.pod} blocked by {b.budget or 'a budget'}" for n in result.nodes for b in n.blocked]
+        out.reason = "drain failed: " + "; ".join(errors + blocked or ["see the output"])
+
+    def _remove_node(self, step: Step, node: PlanNode, out: _NodeOutcome) -> None:
+        pool = self._pool
+        assert pool is not None
+        if self._facts(node.name) is None:
+            self._phase(step, node.name, "gone already", out)
+        else:
+            self._check_stop()
+            pool.delete_node(node.name)
+            self._phase(step, node.name, "removed", out)
+        out.ok = True
+
+    def _drain_options(self, step: Step) -> DrainOptions:
+        spec = step.drain
+        return DrainOptions(
+            ignore_daemonsets=spec.ignore_daemonsets if spec else True,
+            delete_emptydir_data=spec.delete_emptydir_data if spec else True,
+            force=spec.force if spec else False,
+            grace_period=spec.grace_period_seconds if spec else -1,
+            timeout=float(spec.timeout_seconds) if spec else 900.0,
+        )
 
     def _facts(self, name: str) -> NodeFacts | None:
         obj = self.cluster.node(name)
@@ -514,11 +637,17 @@ class Applier:
     def _dry_run(self, steps: Sequence[Step]) -> ApplyResult:
         state = self._state
         total = len(steps)
+        fresh = state is None or not any(state.steps.get(s.id) is not None for s in steps)
+        if self._backup is not None and fresh and not (state is not None and state.is_finished(BACKUP_STEP)):
+            self._emit(DryRunAction(BACKUP_STEP, "", "# would take a backup: " + self._backup.describe()))
         for index, step in enumerate(steps, start=1):
             if state is not None and state.is_finished(step.id):
                 self._emit(StepFinished(step.id, True, already=True))
                 continue
             self._emit(StepStarted(step.id, index, total, step.action.value, step.node_names, 0))
+            if step.action not in SUPPORTED:
+                self._dry_run_pool_step(step)
+                continue
             first_cp = self._first_control_plane(step)
             for node in step.nodes:
                 obj = self.cluster.node(node.name)
@@ -559,6 +688,41 @@ class Applier:
             self._emit(DryRunAction(step.id, "", "# wait until every node is Ready and every PDB healthy"))
         return ApplyResult(Outcome.DRY_RUN, "dry run: nothing was changed", steps_total=total)
 
+    def _dry_run_pool_step(self, step: Step) -> None:
+        pool = self._pool
+        for new in step.new_nodes:
+            if pool is not None:
+                self._emit(
+                    DryRunAction(step.id, new.name, pool.describe_create(new.name, new.like, step.version))
+                )
+            self._emit(DryRunAction(step.id, new.name, f"# wait until {new.name} is Ready at {step.version}"))
+        for node in step.nodes:
+            if step.action is Action.CORDON_NODES:
+                self._emit(DryRunAction(step.id, node.name, f"kubectl cordon {node.name}"))
+            elif step.action is Action.DRAIN_NODES:
+                self._emit(
+                    DryRunAction(step.id, node.name, f"kubectl drain {node.name} {_drain_flags(step)}")
+                )
+            elif step.action is Action.REMOVE_NODES and pool is not None:
+                self._emit(DryRunAction(step.id, node.name, pool.describe_delete(node.name)))
+        if step.action.drains:
+            self._emit(DryRunAction(step.id, "", "# wait until every node is Ready and every PDB healthy"))
+
     def _emit(self, event: ApplyEvent) -> None:
         if self._listener is not None:
             self._listener(event)
+
+
+def _drain_flags(step: Step) -> str:
+    """kubectl drain's flags for the step's drain settings."""
+    spec = step.drain
+    flags = "--ignore-daemonsets" if spec is None or spec.ignore_daemonsets else ""
+    if spec is None or spec.delete_emptydir_data:
+        flags += " --delete-emptydir-data"
+    if spec is not None and spec.force:
+        flags += " --force"
+    if spec is not None:
+        flags += f" --timeout {spec.timeout_seconds}s"
+        if spec.grace_period_seconds >= 0:
+            flags += f" --grace-period {spec.grace_period_seconds}"
+    return flags.strip()

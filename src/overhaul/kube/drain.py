@@ -7,6 +7,7 @@ list-then-watch per node instead of a GET per pod per second.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ JSON = dict[str, Any]
 Sink = Callable[[str, Mapping[str, Any]], None]  # (ADDED | MODIFIED | DELETED, object)
 
 _NAMESPACE_TERMINATING = "NamespaceTerminating"
+_WRITE_ATTEMPTS = 6
 _DISRUPTION_BUDGET = "DisruptionBudget"
 
 
@@ -56,8 +58,19 @@ class KubeDrainCluster:
 
     def set_unschedulable(self, name: str, unschedulable: bool) -> None:
         # What `kubectl cordon` sends; `null` rather than false removes the field, as kubectl does.
+        # The patch names no resourceVersion, so a conflict or a server error is passing and the
+        # patch is sent again (the client already resends what the server refused with Retry-After).
         body = {"spec": {"unschedulable": True if unschedulable else None}}
-        self.client.patch(resource_path("", "v1", "nodes", name=name), body, patch_type="strategic")
+        path = resource_path("", "v1", "nodes", name=name)
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                self.client.patch(path, body, patch_type="strategic")
+                return
+            except (Conflict, ApiError, Unreachable) as err:
+                passing = isinstance(err, Conflict | Unreachable) or err.code in (429, 500, 502, 503, 504)
+                if not passing or attempt == _WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.2 * 2**attempt, 3.0))
 
     def check_pod_selector(self, selector: str) -> None:
         """Raises ValueError if the API server refuses the label selector."""

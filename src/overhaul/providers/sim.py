@@ -67,6 +67,10 @@ class NodeApi(Protocol):
     ) -> EventStream: ...
 
 
+_WRITE_ATTEMPTS = 6
+_PASSING = (409, 429, 500, 502, 503, 504)
+
+
 def _code(err: Exception) -> int | None:
     code = getattr(err, "code", None)
     return code if isinstance(code, int) else None
@@ -183,12 +187,18 @@ class SimUpgrader:
                 duration=time.monotonic() - started,
             )
 
-        try:
-            self.api.patch(self._node_path(target.name), {"metadata": {"annotations": {REQUEST: full}}})
-        except Exception as err:  # the client's errors carry one-line messages
-            if _code(err) == 404:
-                return result(False, f"there is no node {target.name}")
-            return result(False, f"cannot ask node {target.name} to upgrade: {err}")
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                self.api.patch(self._node_path(target.name), {"metadata": {"annotations": {REQUEST: full}}})
+                break
+            except Exception as err:  # the client's errors carry one-line messages
+                if _code(err) == 404:
+                    return result(False, f"there is no node {target.name}")
+                # The patch sets one annotation and names no resourceVersion: a conflict or a server
+                # error is passing, and sending it again is safe.
+                if _code(err) not in _PASSING or attempt == _WRITE_ATTEMPTS - 1 or wait.stopped():
+                    return result(False, f"cannot ask node {target.name} to upgrade: {err}")
+                wait.sleep(min(self.backoff * 2**attempt, self.max_backoff))
         wait.note(f"asked node {target.name} to upgrade to {full}")
         ok, reason = self._wait_node(target.name, full, wait)
         if ok and target.role == CONTROL_PLANE:

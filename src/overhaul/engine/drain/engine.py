@@ -246,7 +246,7 @@ class Drainer:
             node.already_cordoned = already
             if not already:
                 node.cordoned_by_us = True  # before the request: an interrupt mid-request still uncordons
-                self._set_unschedulable(node.name, True)
+                self.cluster.set_unschedulable(node.name, True)
             self._emit(NodeCordoned(node.name, already))
 
     def _loop(self) -> None:
@@ -325,17 +325,6 @@ class Drainer:
         if isinstance(found, bool):  # an error is asked again for the next pod, not remembered
             self._daemonsets[key] = found
         return found
-
-    def _set_unschedulable(self, node: str, value: bool) -> None:
-        """Cordons or uncordons, retrying what may be a passing failure of the API server."""
-        for attempt in range(self.options.transient_retries + 1):
-            try:
-                self.cluster.set_unschedulable(node, value)
-                return
-            except Exception:
-                if attempt == self.options.transient_retries:
-                    raise
-                time.sleep(min(0.25 * 2**attempt, 3.0))
 
     def _complete_nodes(self) -> None:
         for node in self._nodes.values():
@@ -671,7 +660,7 @@ class Drainer:
         for node in self._nodes.values():
             if node.cordoned_by_us and node.state is not _NodeState.DRAINED:
                 try:
-                    self._set_unschedulable(node.name, False)
+                    self.cluster.set_unschedulable(node.name, False)
                 except Exception as err:
                     reason = f"could not uncordon node {node.name}: {err}"
                     node.errors.append(reason)

@@ -39,7 +39,9 @@ class DrainCluster(Protocol):
         """Nodes selected by a label selector; raises ValueError for an invalid selector."""
         ...
 
-    def set_unschedulable(self, name: str, unschedulable: bool) -> None: ...
+    def set_unschedulable(self, name: str, unschedulable: bool) -> None:
+        """Cordons or uncordons; passing failures of the API server are retried by the adapter."""
+        ...
 
     def daemonset_exists(self, namespace: str, name: str) -> bool | str:
         """True, False when it is not found, or the error message when the lookup failed."""

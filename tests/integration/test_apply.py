@@ -317,7 +317,13 @@ def test_pause_resume_and_abort_from_another_process(
         paused = overhaul(sim, "pause", "--state", str(state))
         assert paused.returncode == 0, paused.stderr
 
-        eventually(lambda: status()["outcome"] == "paused", "the apply to pause", timeout=60, every=0.5)
+        # Paused once the step that was running has ended: pause stops after the current step.
+        eventually(
+            lambda: (lambda doc: doc["outcome"] == "paused" and not doc["current"])(status()),
+            "the apply to pause after its current step",
+            timeout=60,
+            every=0.5,
+        )
         steps_done = status()["done"]
         time.sleep(1.5)
         assert status()["done"] == steps_done and steps_done < 9  # it waits while paused

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -113,8 +113,20 @@ class _Cluster:
         """Serve until the user presses Ctrl-C (or the cluster stops by itself)."""
         if self.proc is None:
             return
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the cluster too: same process group
-            self.proc.wait()
+
+        # Ctrl-C reaches the cluster too (same process group); a SIGINT or SIGTERM sent to this
+        # process alone stops the wait, even if it was started with SIGINT ignored, and `stop()`
+        # then stops the cluster.
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                self.proc.wait()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
     def stop(self) -> None:
         proc = self.proc

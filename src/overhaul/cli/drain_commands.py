@@ -144,7 +144,7 @@ def drain(
                 "[bold red]WARNING:[/] --disable-eviction deletes pods directly: "
                 "PodDisruptionBudgets are NOT respected."
             )
-        with reporter.progress(), _sigterm_as_interrupt():
+        with reporter.progress(), _signals_as_interrupt():
             result = drainer.run(chosen)
     if output == "json":
         sys.stdout.write(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -255,18 +255,20 @@ def _print_outcome(console: Console, result: DrainResult) -> None:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled, a pod stopped) ends the drain as Ctrl-C does: cleanly."""
+def _signals_as_interrupt() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (a CI job cancelled, a pod stopped) end the drain cleanly, even when the
+    drain was started with SIGINT ignored (a background job of a non-interactive shell)."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

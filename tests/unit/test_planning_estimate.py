@@ -13,6 +13,7 @@ from overhaul.planning.estimate import (
     measured_timings,
     parse_timings,
     step_seconds,
+    timings_note,
 )
 from overhaul.planning.windows import parse_window
 
@@ -60,3 +61,27 @@ def test_total_and_windows() -> None:
         "2026-12-05T01:00:00Z",
         "2026-12-06T02:00:00Z",
     )
+
+
+def test_journal_timings_lines_round_trip_into_medians_and_the_note_says_so() -> None:
+    from overhaul.engine.apply.timings import parse_timings_lines, timings_line
+
+    output = "\n".join(
+        [
+            "worker-1: cordoning and draining",
+            timings_line("worker-1", {"drain": 30.04, "upgrade": 100.0, "ready": 9.96}),
+            timings_line("worker-2", {"drain": 50.0, "upgrade": 80.0, "ready": 20.0}),
+            timings_line("worker-3", {"drain": 40.0, "upgrade": 90.0, "ready": 11.0}),
+            "worker-3: timings are nice",  # not a timings line
+        ]
+    )
+    samples = parse_timings_lines(output)
+    assert ("drain", 30.0) in samples and len(samples) == 9
+    timings = measured_timings(samples)
+    assert timings == Timings(drain=40, upgrade=90, ready=11)  # the others keep their defaults
+    assert step_seconds(Action.UPGRADE_NODES, Gates(), timings) == 141
+    note = timings_note(timings, samples, ["a.state"])
+    assert note.startswith("drain 40s (median of 3 measured), upgrade 1m30s (median of 3 measured)")
+    assert "add-node 3m00s," in note and note.endswith("measured in the journals of a.state")
+    assert "defaults used" in timings_note(Timings(), [], ["empty.state"])
+    assert parse_timings("ready=5s", timings) == Timings(drain=40, upgrade=90, ready=5)

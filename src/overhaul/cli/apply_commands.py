@@ -197,6 +197,11 @@ def apply(
     health_timeout: str = typer.Option(
         "10m", "--health-timeout", help="After each step, for the health gate."
     ),
+    alert_timeout: str = typer.Option(
+        "30m",
+        "--alert-timeout",
+        help="How long firing alerts (or an unreachable Prometheus) may hold a step before it fails.",
+    ),
     kubeconfig: Path | None = kubeconfig_option(),
     context: str | None = context_option(),
 ) -> None:
@@ -218,11 +223,14 @@ def apply(
         upgrade_timeout=_seconds(upgrade_timeout, "--upgrade-timeout"),
         ready_timeout=_seconds(ready_timeout, "--ready-timeout"),
         health_timeout=_seconds(health_timeout, "--health-timeout"),
+        alert_timeout=_seconds(alert_timeout, "--alert-timeout"),
     )
     state = state or str(default_state(plan_file))
     console = stderr_console()
     from overhaul.kube.apply_cluster import KubeApplyCluster
     from overhaul.kube.lease import LeaseLock
+    from overhaul.kube.prometheus import PrometheusAlerts
+    from overhaul.kube.validate_cluster import KubeValidateCluster
     from overhaul.providers.base import ProviderConfigError
     from overhaul.providers.registry import create_provider
     from overhaul.providers.sim import SimNodePool
@@ -251,6 +259,8 @@ def apply(
         )
         backup = _PlanBackup(plan, client, backup_dir) if plan.spec.backup.enabled else None
         node_pool = SimNodePool(client) if plan.spec.provider.name.creates_nodes else None
+        alerts = PrometheusAlerts()
+        stack.callback(alerts.close)
         if dry_run:
             reporter = _Reporter(console, plan)
             applier = Applier(
@@ -328,6 +338,8 @@ def apply(
             lock_check=held.check,
             backup=backup,
             node_pool=node_pool,
+            alerts=alerts,
+            validation=KubeValidateCluster(client),
         )
         holder.append(applier)
         with reporter.progress(len(plan.steps)), _signals_interrupt(applier):

@@ -49,7 +49,7 @@ from overhaul.domain.version import Version
 from overhaul.planning.accept import accept_findings, check_of, finding_id, relax_for_strategy
 from overhaul.planning.build import build_plan
 from overhaul.planning.commands import PACKAGE_MANAGERS, TemplateError, check_template
-from overhaul.planning.estimate import PHASES, TimingsError, parse_timings
+from overhaul.planning.estimate import PHASES, TimingsError, measured_timings, parse_timings, timings_note
 from overhaul.planning.markdown import render_markdown
 from overhaul.planning.path import PathError
 from overhaul.planning.planfile import dumps_plan
@@ -408,6 +408,14 @@ def plan(
         "(default drain=2m,upgrade=3m,ready=1m).",
         show_default=False,
     ),
+    timings_from: list[Path] = typer.Option(
+        [],
+        "--timings-from",
+        metavar="STATE_DIR",
+        help="Repeatable: estimate from the per-node timings earlier applies recorded in these state "
+        "folders (medians; --timings still overrides a phase).",
+        show_default=False,
+    ),
     output: Path = typer.Option(
         Path("plan.yaml"),
         "-o",
@@ -467,10 +475,15 @@ def plan(
         _ProviderOptions(provider, exec_control_plane, exec_node, ssh_user, package_manager), chosen
     )
     rules_name = _choice(rules, "--rules", provider_names())
+    samples = _journal_samples(timings_from)
     try:
-        timing_values = parse_timings(timings)
+        timing_values = parse_timings(timings, measured_timings(samples))
     except TimingsError as err:
         fail(f"--timings: {err}", EXIT_USAGE)
+    explicit = {p.partition("=")[0].strip().lower() for p in timings.split(",") if p.strip()}
+    timing_text = timings_note(
+        timing_values, [s for s in samples if s[0] not in explicit], [str(d) for d in timings_from]
+    )
     spec = PlanSpec(
         target=str(target),
         strategy=chosen,
@@ -534,5 +547,25 @@ def plan(
         fail(f"--to {to}: {err}", EXIT_USAGE)
     _check_provider_fits(made, spec_provider)
     _write(output, dumps_plan(made))
-    _write(md_path, render_markdown(made, output.name))
+    _write(md_path, render_markdown(made, output.name, timing_text))
     _summary(made, findings, output, md_path)
+
+
+def _journal_samples(folders: list[Path]) -> list[tuple[str, float]]:
+    """The (phase, seconds) measurements the journals in these state folders recorded."""
+    from overhaul.engine.apply.timings import journal_timings
+    from overhaul.engine.journal import DirectoryJournalStore, JournalError, read_journal
+
+    states = []
+    for folder in folders:
+        if not folder.is_dir():
+            fail(f"--timings-from {folder}: not a folder", EXIT_USAGE)
+        try:
+            with DirectoryJournalStore(folder) as store:
+                state = read_journal(store)
+        except (JournalError, OSError) as err:
+            fail(f"--timings-from {folder}: {err}", EXIT_USAGE)
+        if state is None:
+            fail(f"--timings-from {folder}: no journal there (an `overhaul apply` state folder)", EXIT_USAGE)
+        states.append(state)
+    return journal_timings(states)

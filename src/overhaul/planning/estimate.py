@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 
-from overhaul.domain.durations import DurationError, parse_duration
+from overhaul.domain.durations import DurationError, format_duration, parse_duration
 from overhaul.domain.plan import Action, Estimate, Gates, Step, Timings, Window
 from overhaul.planning.windows import schedule
 
@@ -90,3 +90,25 @@ def estimate(steps: Sequence[Step], windows: Sequence[Window], start: dt.datetim
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def timings_note(
+    timings: Timings, samples: Iterable[tuple[str, float]] = (), sources: Sequence[str] = ()
+) -> str:
+    """Which per-node timings the estimate used, for plan.md: each phase's value, and for the
+    measured ones how many samples their median came from and where."""
+    counts: dict[str, int] = {}
+    for phase, _ in samples:
+        if phase in PHASES:
+            counts[phase] = counts.get(phase, 0) + 1
+    parts = []
+    for phase in PHASES:
+        value = format_duration(getattr(timings, phase.replace("-", "_")))
+        n = counts.get(phase)
+        parts.append(f"{phase} {value}" + (f" (median of {n} measured)" if n else ""))
+    text = ", ".join(parts)
+    if sources:
+        text += "; measured in the journals of " + ", ".join(sources)
+        if not counts:
+            text += " (no completed node recorded its timings there: defaults used)"
+    return text

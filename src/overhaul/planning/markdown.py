@@ -18,6 +18,7 @@ from overhaul.domain.findings import Finding, Severity, ordered
 from overhaul.domain.plan import Action, Plan, ProviderName, Stage, StageKind, Step, Strategy
 from overhaul.domain.version import Version, VersionError
 from overhaul.planning.accept import finding_id
+from overhaul.planning.estimate import timings_note
 from overhaul.planning.planfile import plan_to_dict
 from overhaul.planning.windows import describe
 
@@ -251,8 +252,9 @@ def _finding_row(f: Finding) -> dict[str, str]:
     }
 
 
-def render_markdown(plan: Plan, plan_file: str = "plan.yaml") -> str:
-    """plan.md for the plan (`plan_file` is how the document refers to the executable plan)."""
+def render_markdown(plan: Plan, plan_file: str = "plan.yaml", timings: str = "") -> str:
+    """plan.md for the plan (`plan_file` is how the document refers to the executable plan;
+    `timings` says where the estimate's per-node timings came from, `estimate.timings_note`)."""
     context = {
         "plan": plan,
         "plan_file": plan_file,
@@ -275,6 +277,7 @@ def render_markdown(plan: Plan, plan_file: str = "plan.yaml") -> str:
             ("Gates after each batch", _gates(plan)),
             ("Window", _window(plan)),
             ("Estimate", _estimate(plan)),
+            ("Per-node timings", timings or timings_note(plan.spec.timings)),
         ],
         "tasks": _tasks(plan, plan_file),
         "control_plane": [_stage(s) for s in plan.stages if s.kind is StageKind.CONTROL_PLANE],

@@ -204,3 +204,13 @@ def _renumber(slots: list[Slot]) -> list[Slot]:
         Slot(s.start, s.end, seen.setdefault(s.window, len(seen)), s.overruns) if s.window >= 0 else s
         for s in slots
     ]
+
+
+def start_for(windows: Sequence[Window], now: dt.datetime, seconds: float) -> dt.datetime:
+    """When a step that takes `seconds` may start, at `now` or later: now when an opening is open
+    and the step ends before it closes, else the next opening that can hold it (a step longer than
+    every opening starts at an opening and overruns it, as the plan's estimate assumes). Always
+    `now` without windows."""
+    if not windows:
+        return now
+    return schedule([max(0, round(seconds))], windows, now)[0].start

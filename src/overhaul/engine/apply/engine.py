@@ -20,6 +20,7 @@ running upgrades too. Nodes that are not broken are left schedulable.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from overhaul.domain.durations import format_duration
-from overhaul.domain.plan import Action, NewNode, Plan, PlanNode, Role, StageKind, Step
+from overhaul.domain.plan import Action, AlertGate, NewNode, Plan, PlanNode, Role, StageKind, Step
 from overhaul.domain.version import Version
 from overhaul.engine.apply.events import (
     ApplyEvent,
@@ -40,13 +41,18 @@ from overhaul.engine.apply.events import (
     StepStarted,
 )
 from overhaul.engine.apply.facts import BudgetFacts, NodeFacts, budget_facts, node_facts
-from overhaul.engine.apply.ports import ApplyCluster, BackupTaker, NodePool
+from overhaul.engine.apply.gates import blocking_alerts, expected_versions
+from overhaul.engine.apply.ports import AlertSource, ApplyCluster, BackupTaker, NodePool
+from overhaul.engine.apply.timings import timings_line
 from overhaul.engine.drain.engine import Drainer
 from overhaul.engine.drain.events import DrainEvent, NodeFailed, PodBlocked, PodEvicting
 from overhaul.engine.drain.options import DrainOptions
 from overhaul.engine.journal import Journal, JournalState, RunMode
 from overhaul.engine.ports import NodeTarget, NodeUpgrader
-from overhaul.planning.windows import is_open, next_opening
+from overhaul.planning.windows import start_for
+from overhaul.validate.checks import Baseline, Failure, describe
+from overhaul.validate.ports import ValidationCluster
+from overhaul.validate.run import take_baseline, validate_cluster
 
 SUPPORTED = (Action.UPGRADE_CONTROL_PLANE, Action.UPGRADE_NODES)
 NEEDS_NODE_POOL = (Action.ADD_NODES, Action.REMOVE_NODES)  # cordon and drain need only the API
@@ -69,6 +75,9 @@ class ApplyOptions:
     upgrade_timeout: float = 1800.0  # per node, the provider's whole upgrade
     ready_timeout: float = 600.0  # per node, after the provider returned: Ready at the version
     health_timeout: float = 600.0  # the health gate after each step
+    alert_timeout: float = 1800.0  # how long firing alerts (or a silent Prometheus) may hold a step
+    alert_interval: float = 5.0  # between two reads of Prometheus' alerts while they hold a step
+    test_pod_timeout: float = 60.0  # the validate gate's test pod, to be Ready
     poll_interval: float = 1.0
 
 
@@ -117,6 +126,8 @@ class Applier:
         journal_state: JournalState | None = None,
         backup: BackupTaker | None = None,
         node_pool: NodePool | None = None,
+        alerts: AlertSource | None = None,
+        validation: ValidationCluster | None = None,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         if journal is None and not options.dry_run:
@@ -130,6 +141,9 @@ class Applier:
         self._lock_check = lock_check
         self._backup = backup if plan.spec.backup.enabled else None
         self._pool = node_pool
+        self._alerts = alerts
+        self._validation = validation
+        self._validation_baseline = Baseline()
         self._state = journal_state if journal_state is not None else (journal.state if journal else None)
         self._now = now
         self._interrupted = threading.Event()  # Ctrl-C, SIGTERM, lock lost: cancel everything
@@ -137,7 +151,6 @@ class Applier:
         self._interrupt_reason = ""
         self._baseline_unhealthy: set[str] = set()
         self._baseline_not_ready: set[str] = set()
-        self._warned: set[str] = set()
 
     # ----- control from outside
 
@@ -173,6 +186,8 @@ class Applier:
         # What was already unwell before this apply acted is not held against its steps.
         self._baseline_unhealthy = {b.key for b in self._budgets() if not b.healthy}
         self._baseline_not_ready = {n.name for n in map(node_facts, self.cluster.list_nodes()) if not n.ready}
+        if self._validation is not None and any(s.gates.validate for s in steps):
+            self._validation_baseline = take_baseline(self._validation)
         steps_run = 0
         failed_backup = self._take_backup(journal)
         if failed_backup is not None:
@@ -181,14 +196,26 @@ class Applier:
             if journal.state.is_finished(step.id):
                 self._emit(StepFinished(step.id, True, already=True))
                 continue
-            stop = self._between_steps()
-            if stop is not None:
-                return self._finish(stop, steps_run, total)
+            while True:
+                stop = self._between_steps(step)
+                if stop is not None:
+                    return self._finish(stop, steps_run, total)
+                held, waited = self._alerts_before(step)
+                if held or not waited:
+                    break
+                # Alerts held the step a while: pause, abort and the window are looked at again.
             previous = journal.status_of(step.id)
             attempt = (previous.attempts if previous is not None else 0) + 1
             self._emit(StepStarted(step.id, index, total, step.action.value, step.node_names, attempt))
             journal.started(step.id, detail={"nodes": ",".join(step.node_names), "action": step.action.value})
             steps_run += 1
+            if held:
+                journal.failed(step.id, held)
+                self._emit(StepFinished(step.id, False, held))
+                outcome = Outcome.FAILED
+                if self.stopping:
+                    outcome = Outcome.INTERRUPTED if self._interrupted.is_set() else Outcome.ABORTED
+                return self._finish(ApplyResult(outcome, held, step.id), steps_run, total)
             result = self._run_step(step)
             if result is not None:
                 return self._finish(result, steps_run, total)
@@ -242,9 +269,10 @@ class Applier:
             self._aborting.set()
         return status.mode
 
-    def _between_steps(self) -> ApplyResult | None:
-        """None to go on; otherwise why the apply stops before the next step."""
+    def _between_steps(self, step: Step) -> ApplyResult | None:
+        """None to go on; otherwise why the apply stops before `step`."""
         paused_noted = False
+        noted_window = False
         while True:
             if self._interrupted.is_set():
                 return ApplyResult(Outcome.INTERRUPTED, self._interrupt_reason)
@@ -263,16 +291,23 @@ class Applier:
                 paused_noted = False
             windows = self.plan.spec.windows
             now = self._now()
-            if windows and not is_open(windows, now):
-                start, _ = next_opening(windows, now)
+            # A step starts only if its estimate ends before the window closes (a step longer than
+            # every opening starts at one and overruns, as the plan's estimate placed it).
+            start = start_for(windows, now, step.estimate_seconds)
+            if start > now:
+                why = (
+                    "outside every maintenance window"
+                    if start_for(windows, now, 0) > now
+                    else f"step {step.id} (estimated {format_duration(step.estimate_seconds)}) would not "
+                    "end before the maintenance window closes"
+                )
                 if self.options.stop_outside_window:
                     return ApplyResult(
-                        Outcome.OUTSIDE_WINDOW,
-                        f"outside every maintenance window; the next opens {start.isoformat()}",
+                        Outcome.OUTSIDE_WINDOW, f"{why}; the next opening is {start.isoformat()}"
                     )
-                self._emit(
-                    Notice("info", f"outside every maintenance window; waiting until {start.isoformat()}")
-                )
+                if not noted_window:
+                    self._emit(Notice("info", f"{why}; waiting until {start.isoformat()}"))
+                    noted_window = True
                 self._interrupted.wait(
                     min(self.options.poll_interval * 10, max(0.1, (start - now).total_seconds()))
                 )
@@ -395,11 +430,15 @@ class Applier:
                 out.reason = f"node {new.like}, which {new.name} should be like, is gone"
                 return
             self._phase(step, new.name, f"creating it like {new.like} at {step.version}", out)
+            began = time.monotonic()
             pool.create_node_like(new.name, like, step.version, new.zone)
         else:
             self._phase(step, new.name, "already created", out)
+            began = 0.0
         as_node = PlanNode(new.name, "", step.version, Role.WORKER, new.zone)
         if self._wait_ready(step, as_node, out):
+            if began:
+                out.output.append(timings_line(new.name, {"add-node": time.monotonic() - began}))
             out.ok = True
 
     def _cordon_node(self, step: Step, node: PlanNode, out: _NodeOutcome) -> None:
@@ -421,6 +460,7 @@ class Applier:
             return
         self._check_stop()
         self._phase(step, node.name, "cordoning and draining", out)
+        began = time.monotonic()
         result = Drainer(self.cluster, self._drain_options(step), self._drain_listener(step, node.name)).run(
             [node.name]
         )
@@ -428,6 +468,7 @@ class Applier:
             self.cluster.set_unschedulable(node.name, True)  # the drain undid its cordon: keep it out
         if result.ok:
             self._phase(step, node.name, f"drained in {format_duration(result.seconds)}; left cordoned", out)
+            out.output.append(timings_line(node.name, {"drain": time.monotonic() - began}))
             out.ok = True
             return
         if result.interrupted or self.stopping:
@@ -443,8 +484,10 @@ class Applier:
             self._phase(step, node.name, "gone already", out)
         else:
             self._check_stop()
+            began = time.monotonic()
             pool.delete_node(node.name)
             self._phase(step, node.name, "removed", out)
+            out.output.append(timings_line(node.name, {"remove-node": time.monotonic() - began}))
         out.ok = True
 
     def _drain_options(self, step: Step) -> DrainOptions:
@@ -494,7 +537,9 @@ class Applier:
         )
         self._phase(step, node.name, "cordoning and draining", out)
         drainer = Drainer(self.cluster, options, self._drain_listener(step, node.name))
+        began = time.monotonic()
         result = drainer.run([node.name])
+        drained = time.monotonic()
         node_result = result.nodes[0] if result.nodes else None
         if node_result is not None:
             out.output.append(
@@ -528,6 +573,7 @@ class Applier:
             timeout=self.options.upgrade_timeout,
             cancel=self._interrupted,
         )
+        upgraded = time.monotonic()
         if upgrade.output:
             out.output.extend(f"{node.name}: {line}" for line in upgrade.output.splitlines())
         if not upgrade.ok:
@@ -543,6 +589,16 @@ class Applier:
         if not self._wait_ready(step, node, out):
             out.broken = True
             return
+        out.output.append(
+            timings_line(
+                node.name,
+                {
+                    "drain": drained - began,
+                    "upgrade": upgraded - drained,
+                    "ready": time.monotonic() - upgraded,
+                },
+            )
+        )
         self._uncordon(step, node, out, f"upgraded to {step.version}")
         out.ok = True
 
@@ -594,10 +650,6 @@ class Applier:
     def _gates(self, step: Step) -> str:
         """ "" when the step's gates pass, else why not."""
         gates = step.gates
-        if gates.alerts is not None:
-            self._warn_once("alerts", "alert gates are not supported yet: not checked")
-        if gates.validate:
-            self._warn_once("validate", "validate gates are not supported yet: not checked")
         if gates.soak_seconds:
             self._emit(NodePhase(step.id, "", f"soaking for {format_duration(gates.soak_seconds)}"))
             if self._interrupted.wait(gates.soak_seconds):
@@ -606,12 +658,92 @@ class Applier:
         while True:
             problems = self._health_problems()
             if not problems:
-                return ""
+                break
             self._emit(NodePhase(step.id, "", "waiting for health: " + problems[0]))
             if time.monotonic() >= deadline:
                 return "health gate: " + "; ".join(problems)
             if self._interrupted.wait(self.options.poll_interval):
                 return f"health gate interrupted: {self._interrupt_reason}"
+        if gates.validate:
+            failed = self._validate_gate(step)
+            if failed:
+                return failed
+        if gates.alerts is not None:
+            return self._wait_alerts(step, gates.alerts, "after")[0]
+        return ""
+
+    def _validate_gate(self, step: Step) -> str:
+        """Versions, Ready nodes, no new crash-looping or Pending pods, budgets, a test pod; retried
+        until the health timeout (evicted pods take a moment to land); "" once it passes."""
+        source = self._validation
+        if source is None:
+            return "validate gate: no way to validate the cluster was given"
+        journal = self.journal
+        assert journal is not None
+        finished = [s.id for s in self.plan.steps if journal.state.is_finished(s.id)]
+        expect = expected_versions(self.plan, finished, step)
+        deadline = time.monotonic() + self.options.health_timeout
+        while True:
+            try:
+                failures = validate_cluster(
+                    source, expect, self._validation_baseline, test_pod_timeout=self.options.test_pod_timeout
+                )
+            except Exception as err:  # the API failed under us: a failure of the gate like another
+                failures = [Failure("api", f"could not validate: {err}")]
+            if not failures:
+                self._emit(NodePhase(step.id, "", "validated: versions, nodes, pods, budgets, a test pod"))
+                return ""
+            self._emit(NodePhase(step.id, "", "validating: " + describe(failures, 1)))
+            if time.monotonic() >= deadline:
+                return "validate gate: " + describe(failures)
+            if self._interrupted.wait(self.options.poll_interval):
+                return f"validate gate interrupted: {self._interrupt_reason}"
+
+    def _alerts_before(self, step: Step) -> tuple[str, bool]:
+        """Before a step that drains: the plan's alert gate must be clear ("" when it is), and
+        whether it held the step for a while."""
+        gate = self.plan.spec.gates.alerts
+        if gate is None or not step.action.drains:
+            return "", False
+        return self._wait_alerts(step, gate, "before")
+
+    def _wait_alerts(self, step: Step, gate: AlertGate, when: str) -> tuple[str, bool]:
+        """Waits while an alert matching the gate fires, or Prometheus cannot be read (fail safe);
+        "" once none does, else why the step fails (the timeout, with what held it); and whether
+        anything held it at all."""
+        source = self._alerts
+        if source is None:
+            return "alert gate: no way to read Prometheus' alerts was given", False
+        deadline = time.monotonic() + self.options.alert_timeout
+        last = ""
+        while True:
+            try:
+                firing = blocking_alerts(source.alerts(gate.prometheus_url), gate.alert_regex)
+                problem = f"alerts firing: {', '.join(firing)}" if firing else ""
+            except re.error as err:
+                return f"alert gate: {gate.alert_regex!r} is not a regular expression: {err}", False
+            except Exception as err:  # unreachable or garbled: hold, as a firing alert would
+                problem = f"cannot read alerts ({err}); holding until Prometheus answers"
+            if not problem:
+                if last:
+                    self._emit(Notice("info", f"alert gate clear {when} step {step.id}"))
+                return "", bool(last)
+            if problem != last:
+                message = (
+                    f"alert gate ({gate.prometheus_url}, {gate.alert_regex!r}) holds {when} step {step.id}: "
+                    + problem
+                )
+                self._emit(Notice("warning", message))
+                if self.journal is not None:
+                    self.journal.event(message, level="warning", step=step.id)
+                last = problem
+            self._emit(NodePhase(step.id, "", f"alert gate: {problem}"))
+            if time.monotonic() >= deadline:
+                return f"alert gate: after {format_duration(self.options.alert_timeout)}, {problem}", True
+            if self._interrupted.wait(self.options.alert_interval):
+                return f"alert gate interrupted: {self._interrupt_reason}", True
+            if self.journal is not None and self._control() is RunMode.ABORTING:
+                return "alert gate: aborted on request", True
 
     def _health_problems(self) -> list[str]:
         problems = [
@@ -624,13 +756,6 @@ class Applier:
             if not budget.healthy and budget.key not in self._baseline_unhealthy:
                 problems.append(budget.describe())
         return problems
-
-    def _warn_once(self, key: str, message: str) -> None:
-        if key not in self._warned:
-            self._warned.add(key)
-            self._emit(Notice("warning", message))
-            if self.journal is not None:
-                self.journal.event(message, level="warning")
 
     # ----- dry run
 
@@ -686,6 +811,19 @@ class Applier:
             if gates.soak_seconds:
                 self._emit(DryRunAction(step.id, "", f"# soak {format_duration(gates.soak_seconds)}"))
             self._emit(DryRunAction(step.id, "", "# wait until every node is Ready and every PDB healthy"))
+            if gates.validate:
+                self._emit(
+                    DryRunAction(step.id, "", "# validate: versions, nodes Ready, pods, PDBs, a test pod")
+                )
+            if gates.alerts is not None:
+                self._emit(
+                    DryRunAction(
+                        step.id,
+                        "",
+                        f"# wait while an alert matching {gates.alerts.alert_regex!r} fires "
+                        f"(GET {gates.alerts.prometheus_url}/api/v1/alerts)",
+                    )
+                )
         return ApplyResult(Outcome.DRY_RUN, "dry run: nothing was changed", steps_total=total)
 
     def _dry_run_pool_step(self, step: Step) -> None:

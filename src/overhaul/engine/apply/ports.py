@@ -54,3 +54,12 @@ class NodePool(Protocol):
     def describe_delete(self, name: str) -> str:
         """The request `delete_node` makes, for a dry run."""
         ...
+
+
+class AlertSource(Protocol):
+    """Prometheus' alerts (`overhaul.kube.prometheus.PrometheusAlerts`), for the alert gate."""
+
+    def alerts(self, prometheus_url: str) -> Sequence[Mapping[str, Any]]:
+        """Every alert Prometheus at `prometheus_url` holds (its `/api/v1/alerts` JSON); raises when
+        it cannot be asked."""
+        ...

@@ -140,7 +140,15 @@ def test_validation_over_the_api_and_a_validate_gated_apply(sim: SimProcess, tmp
             timeout=60,
             every=0.5,
         )
-        assert validate_cluster(cluster, Expectation(apiserver="1.34"), baseline, test_pod_timeout=30) == []
+        # With the test pod (a live cluster may show a pod between states for a moment: asked again).
+        eventually(
+            lambda: (
+                validate_cluster(cluster, Expectation(apiserver="1.34"), baseline, test_pod_timeout=30) == []
+            ),
+            "the cluster to validate with a test pod",
+            timeout=90,
+            every=1.0,
+        )
         assert client.get("/api/v1/namespaces/overhaul-validate")["metadata"]["name"] == "overhaul-validate"
         eventually(
             lambda: client.list_all("/api/v1/namespaces/overhaul-validate/pods")[0] == [],

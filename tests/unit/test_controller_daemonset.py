@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from overhaul.sim.controllers.podutil import is_ready, is_terminating, target_node
+import pytest
+
+from overhaul.sim import errors
+from overhaul.sim.controllers.podutil import PODS, is_ready, is_terminating, target_node
 from overhaul.sim.nodes import make_node, node_ip
 from overhaul.sim.store import StorageKey, WatchEvent
 from tests.unit.workloads import Env, container
@@ -241,3 +244,29 @@ def test_a_failed_daemon_pod_is_replaced() -> None:
     (replacement,) = [p for p in env.pods("app=agent") if not is_terminating(p)]
     assert replacement["metadata"]["uid"] != pod["metadata"]["uid"]
     assert is_ready(replacement)
+
+
+def test_a_sync_that_fails_mid_way_keeps_the_nodes_it_had_not_handled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = cluster_with_nodes(3)
+    controller = env.world.manager.get("daemonset")
+    create = controller.create
+    seen_at_failure: list[dict[str, list[str]]] = []
+
+    def create_failing_once_on_w2(key: StorageKey, namespace: str, obj: JSONDict) -> Any:
+        if key == PODS and target_node(obj) == "w-2" and not seen_at_failure:
+            seen_at_failure.append(placement(env))
+            # A name clash, as a generated name can give: the write fails, the sync stops there.
+            raise errors.already_exists("", "pods", "agent-clash")
+        return create(key, namespace, obj)
+
+    monkeypatch.setattr(controller, "create", create_failing_once_on_w2)
+    env.create(daemonset())
+    env.run(10)
+    # Nodes are handled in name order: w-1 was done and w-3 not yet reached when w-2's create failed.
+    assert seen_at_failure == [{"w-1": ["agent:1"]}]
+    # Nothing else marks w-2 or w-3 for a look again: only the failed sync's own bookkeeping does.
+    assert placement(env) == {"w-1": ["agent:1"], "w-2": ["agent:1"], "w-3": ["agent:1"]}
+    status = env.get("apps", "daemonsets", "agent")["status"]
+    assert (status["desiredNumberScheduled"], status["currentNumberScheduled"]) == (3, 3)

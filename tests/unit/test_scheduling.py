@@ -17,11 +17,13 @@ from overhaul.sim.quantity import QuantityError, milli_or_zero, parse_milli
 from overhaul.sim.scheduling import (
     REASON_AFFINITY,
     REASON_UNSCHEDULABLE,
+    NodeBlocks,
     NodeFacts,
     Rejection,
     Taint,
     Toleration,
     filter_node,
+    find_and_pick,
     find_feasible,
     fit_error_message,
     insufficient_resources,
@@ -441,6 +443,126 @@ def test_find_feasible_stops_once_enough_nodes_fit() -> None:
     assert [n.name for n in feasible] == ["a", "b"]
     assert rejections == [Rejection((REASON_UNSCHEDULABLE,))]
     assert processed == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    loads=st.lists(
+        st.tuples(
+            st.integers(0, 4),  # cpu already requested, in whole cores
+            st.integers(0, 16),  # memory already requested, in GiB
+            st.booleans(),  # cordoned
+            st.sampled_from(["a", "b", "c", None]),  # zone
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    wanted=st.integers(1, 12),
+    owned=st.booleans(),
+    replicas=st.dictionaries(st.integers(0, 29), st.integers(1, 3), max_size=6),
+    request=st.sampled_from(["100m", "1", "3"]),
+)
+def test_find_and_pick_chooses_as_find_feasible_then_pick_node(
+    loads: list[tuple[int, int, bool, str | None]],
+    wanted: int,
+    owned: bool,
+    replicas: dict[int, int],
+    request: str,
+) -> None:
+    nodes = []
+    for i, (cpu, memory, cordoned, zone) in enumerate(loads):
+        node = _node(name=f"n{i}", unschedulable=cordoned, zone=zone)
+        if cpu or memory:
+            node.add_pod(pod_facts(_pod(containers=[_container(str(cpu), f"{memory}Gi")])))
+        nodes.append(node)
+    body = _pod(containers=[_container(request, "1Gi")])
+    if owned:
+        body["metadata"]["ownerReferences"] = [{"uid": "rs", "controller": True}]
+    pod = pod_facts(body)
+    on_node = {f"n{i}": n for i, n in replicas.items() if i < len(loads)}
+    in_zone: dict[str, int] = {}
+    for i, n in replicas.items():
+        zone = loads[i][3] if i < len(loads) else None
+        if zone is not None:
+            in_zone[zone] = in_zone.get(zone, 0) + n
+    zones = len({z for *_, z in loads if z is not None})
+    # A second, different pod and the first again: the nodes keep the scores last computed on them.
+    other = pod_facts(_pod(containers=[_container("250m", "3Gi")]))
+    for facts in (pod, other, pod):
+        feasible, rejections, processed = find_feasible(facts, nodes, wanted)
+        expected = pick_node(facts, feasible, on_node, in_zone, len(nodes), zones) if feasible else None
+        chosen, fused_rejections, fused_processed = find_and_pick(
+            facts, nodes, wanted, on_node, in_zone, len(nodes), zones
+        )
+        assert chosen is expected
+        assert (fused_rejections, fused_processed) == (rejections, processed)
+        if chosen is not None:
+            chosen.add_pod(facts)  # the node changed: what was kept of its score no longer holds
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    loads=st.lists(
+        st.tuples(
+            st.integers(0, 4),  # cpu already requested, in whole cores
+            st.booleans(),  # cordoned
+            st.sampled_from(["a", "b", "c", None]),  # zone
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    start=st.integers(0, 59),
+    wanted=st.integers(1, 40),
+    owned=st.booleans(),
+    replicas=st.dictionaries(st.integers(0, 59), st.integers(1, 3), max_size=6),
+    changes=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 3)), max_size=8),
+    block=st.sampled_from([1, 3, 8]),
+)
+def test_node_blocks_choose_as_find_feasible_then_pick_node(
+    loads: list[tuple[int, bool, str | None]],
+    start: int,
+    wanted: int,
+    owned: bool,
+    replicas: dict[int, int],
+    changes: list[tuple[int, int]],
+    block: int,
+) -> None:
+    nodes = []
+    for i, (cpu, cordoned, zone) in enumerate(loads):
+        node = _node(name=f"n{i:02}", unschedulable=cordoned, zone=zone)
+        if cpu:
+            node.add_pod(pod_facts(_pod(containers=[_container(str(cpu), "1Gi")])))
+        nodes.append(node)
+    blocks = NodeBlocks(nodes, block)
+    body = _pod(containers=[_container("1", "1Gi")])
+    if owned:
+        body["metadata"]["ownerReferences"] = [{"uid": "rs", "controller": True}]
+    pods = [pod_facts(body), pod_facts(_pod(containers=[_container("250m", "3Gi")]))]
+    on_node = {f"n{i:02}": n for i, n in replicas.items() if i < len(loads)}
+    in_zone: dict[str, int] = {}
+    for i, n in replicas.items():
+        zone = loads[i][2] if i < len(loads) else None
+        if zone is not None:
+            in_zone[zone] = in_zone.get(zone, 0) + n
+    zones = len({z for *_, z in loads if z is not None})
+    first = start % len(nodes)
+    # Each round reads the summaries the rounds before kept, after some nodes changed.
+    for round_changes in ([], changes, changes[:2]):
+        for at, cores in round_changes:
+            if at < len(nodes) and cores:
+                nodes[at].add_pod(pod_facts(_pod(containers=[_container(str(cores), "1Gi")])))
+                blocks.changed(nodes[at].name)
+        for facts in pods:
+            rotation = nodes[first:] + nodes[:first]
+            feasible, rejections, processed = find_feasible(facts, rotation, wanted)
+            expected = pick_node(facts, feasible, on_node, in_zone, len(nodes), zones) if feasible else None
+            chosen, got_rejections, got_processed = blocks.find_and_pick(
+                facts, first, wanted, on_node, in_zone, zones
+            )
+            assert chosen is expected
+            assert got_processed == processed
+            if expected is None:
+                assert got_rejections == rejections
 
 
 # ----- the controller -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ PDBS: StorageKey = ("policy", "poddisruptionbudgets")
 class _Watched:
     selector: LabelSelector
     desired: int | None
+    source: Any = None  # the spec.selector it was compiled from
     healthy: set[str] = field(default_factory=set)
 
 
@@ -40,8 +41,8 @@ class PdbMonitor:
         self.clock = clock
         self.violations: list[JSONDict] = []
         self._pdbs: dict[str, dict[str, _Watched]] = {}
-        # (namespace, labels) → the PDBs selecting them: pods of one workload share their labels.
-        self._selecting: dict[tuple[str, frozenset[tuple[str, str]]], tuple[str, ...]] = {}
+        # namespace → labels → the PDBs selecting them: pods of one workload share their labels.
+        self._selecting: dict[str, dict[frozenset[tuple[str, str]], tuple[str, ...]]] = {}
 
     def on_event(self, key: StorageKey, event: WatchEvent) -> None:
         if key == PDBS:
@@ -54,15 +55,25 @@ class PdbMonitor:
         meta = pdb["metadata"]
         ns, name = meta["namespace"], meta["name"]
         in_ns = self._pdbs.setdefault(ns, {})
-        self._selecting = {k: v for k, v in self._selecting.items() if k[0] != ns}
         if event.type == "DELETED":
             in_ns.pop(name, None)
+            self._selecting.pop(ns, None)
             return
         desired = (pdb.get("status") or {}).get("desiredHealthy")
-        selector = disruption.pdb_selector(pdb)
         watched = in_ns.get(name)
+        source = (pdb.get("spec") or {}).get("selector")
+        if watched is not None and watched.source is source:
+            # A status write (most PDB events): the selector is the very same object.
+            watched.desired = int(desired) if desired is not None else None
+            return
+        selector = disruption.pdb_selector(pdb)
+        if watched is not None:
+            watched.source = source
         if watched is None or watched.selector != selector:
-            watched = _Watched(selector, desired)
+            # Only a new or changed selector changes which PDBs select which labels (status writes,
+            # most PDB events, do not: forgetting the namespace's cache on each cost a pass over it).
+            self._selecting.pop(ns, None)
+            watched = _Watched(selector, desired, source)
             for stored in self.store.list(PODS, ns, selector)[0]:
                 if _healthy(stored.obj):
                     watched.healthy.add(stored.obj["metadata"]["name"])
@@ -75,15 +86,30 @@ class PdbMonitor:
         watched_in_ns = self._pdbs.get(meta.get("namespace", ""))
         if not watched_in_ns:
             return
+        old = event.old
+        if (
+            old is not None
+            and event.type == "MODIFIED"
+            and old["metadata"].get("labels") == meta.get("labels")
+            and _healthy(old) == _healthy(pod)
+        ):
+            return  # the same PDBs select it, and it is as healthy as it was: nothing moves
         name = meta["name"]
         ns = meta.get("namespace", "")
         labels = meta.get("labels") or {}
-        key = (ns, frozenset(labels.items()))
-        selecting = self._selecting.get(key)
+        key = frozenset(labels.items())
+        cache = self._selecting.setdefault(ns, {})
+        selecting = cache.get(key)
         if selecting is None:
             selecting = tuple(n for n, w in watched_in_ns.items() if w.selector.matches(labels))
-            self._selecting[key] = selecting
+            cache[key] = selecting
         healthy = event.type != "DELETED" and _healthy(pod)
+        if event.type == "ADDED":
+            # A new pod is in no healthy set yet: only the PDBs selecting it may count it.
+            if healthy:
+                for pdb_name in selecting:
+                    watched_in_ns[pdb_name].healthy.add(name)
+            return
         for pdb_name, watched in watched_in_ns.items():
             selected = pdb_name in selecting
             if not selected and name not in watched.healthy:

@@ -12,6 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import Any
 
 from overhaul.sim.quantity import milli_or_zero, parse_milli
@@ -113,6 +114,9 @@ class NodeFacts:
     max_pods: int = field(init=False, default=0)
     cpu_allocatable: int = field(init=False, default=0)
     memory_allocatable: int = field(init=False, default=0)
+    # The last LeastAllocated score computed here: (pod's non-zero cpu, memory, score // 2). A node
+    # changes far less often than it is scored (one pod in a hundred scores lands on it).
+    least_allocated: tuple[int, int, int] = field(init=False, default=(-1, -1, 0))
 
     def __post_init__(self) -> None:
         self.set_allocatable(self.allocatable)
@@ -129,6 +133,7 @@ class NodeFacts:
         self.max_pods = alloc.get(PODS, 0) // 1000
         self.cpu_allocatable = alloc.get(CPU, 0)
         self.memory_allocatable = alloc.get(MEMORY, 0)
+        self.least_allocated = (-1, -1, 0)
 
     def add_pod(self, pod: PodFacts, sign: int = 1) -> None:
         for name, amount in pod.requests.items():
@@ -452,6 +457,291 @@ def find_feasible(
     return feasible, rejections, processed
 
 
+def _spread_raw(
+    node: NodeFacts,
+    owner_on_node: Mapping[str, int],
+    owner_in_zone: Mapping[str, int],
+    host_weight: float,
+    zone_weight: float,
+) -> float:
+    """The owner's weight on the node before normalizing: its replicas there, then in the zone."""
+    zone = owner_in_zone.get(node.zone, 0) * zone_weight if node.zone is not None else 0.0
+    return owner_on_node.get(node.name, 0) * host_weight + zone
+
+
+def _least_allocated_half(node: NodeFacts, pod_cpu: int, pod_memory: int) -> int:
+    """pick_node's LeastAllocated score of the node for the pod, halved (kept on the node)."""
+    score = 0
+    alloc, used = node.cpu_allocatable, node.nonzero_cpu + pod_cpu
+    if alloc > 0 and used <= alloc:
+        score += (alloc - used) * 100 // alloc
+    alloc, used = node.memory_allocatable, node.nonzero_memory + pod_memory
+    if alloc > 0 and used <= alloc:
+        score += (alloc - used) * 100 // alloc
+    node.least_allocated = (pod_cpu, pod_memory, score // 2)
+    return score // 2
+
+
+def find_and_pick(
+    pod: PodFacts,
+    nodes: Iterable[NodeFacts],
+    wanted: int,
+    owner_on_node: Mapping[str, int],
+    owner_in_zone: Mapping[str, int],
+    total_nodes: int,
+    total_zones: int,
+) -> tuple[NodeFacts | None, list[Rejection], int]:
+    """`find_feasible` then `pick_node` in one pass over the nodes: the same choice, rejections and
+    count of nodes looked at, for a fraction of the cost (the scheduler runs it for every pod, over
+    a hundred nodes or more).
+
+    The spreading score of a node depends only on its zone unless the owner has pods on it, and
+    within one zone the best node is then the one that scores best on LeastAllocated: the pass
+    keeps that node per zone, the owner's nodes aside, and only those are scored in full."""
+    rejections: list[Rejection] = []
+    processed = found = 0
+    simple = not pod.node_selector and pod.affinity_terms is None and not pod.extended
+    cpu, memory, storage = pod.cpu, pod.memory, pod.storage
+    pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
+    spreading = pod.owner is not None and bool(owner_on_node or owner_in_zone)
+    best: NodeFacts | None = None  # the first node with the best LeastAllocated score
+    best_half = -1
+    zone_best: dict[str | None, tuple[int, int, NodeFacts]] = {}  # zone → (found, half, node)
+    owners: list[tuple[int, int, NodeFacts]] = []  # nodes with the owner's pods: (found, half, node)
+    for node in nodes:
+        processed += 1
+        if not (
+            simple
+            and not node.unschedulable
+            and not node.taints
+            and node.pods < node.max_pods
+            and cpu <= node.free_cpu
+            and memory <= node.free_memory
+            and storage <= node.free_storage
+        ):
+            rejection = filter_node(pod, node)
+            if rejection is not None:
+                rejections.append(rejection)
+                continue
+        known = node.least_allocated
+        if known[0] == pod_cpu and known[1] == pod_memory:
+            half = known[2]
+        else:
+            half = _least_allocated_half(node, pod_cpu, pod_memory)
+        found += 1
+        if half > best_half:
+            best, best_half = node, half
+        if spreading:
+            if node.name in owner_on_node:
+                owners.append((found, half, node))
+            else:
+                zone = node.zone
+                kept = zone_best.get(zone)
+                if kept is None or half > kept[1]:
+                    zone_best[zone] = (found, half, node)
+        if found >= wanted:
+            break
+    if not spreading or best is None:
+        return best, rejections, processed
+    chosen = _spread_pick(best, zone_best, owners, owner_on_node, owner_in_zone, total_nodes, total_zones)
+    return chosen, rejections, processed
+
+
+def _spread_pick(
+    best: NodeFacts,
+    zone_best: dict[str | None, tuple[int, int, NodeFacts]],
+    owners: list[tuple[int, int, NodeFacts]],
+    owner_on_node: Mapping[str, int],
+    owner_in_zone: Mapping[str, int],
+    total_nodes: int,
+    total_zones: int,
+) -> NodeFacts:
+    """pick_node's choice among the best node of each zone and the nodes with the owner's pods,
+    (position among the fitting nodes, LeastAllocated // 2, node); `best` is the first node with
+    the best LeastAllocated score, the choice when spreading scores nothing."""
+    host_weight = math.log(total_nodes + 2)
+    zone_weight = math.log(total_zones + 2)
+    scored = [
+        (at, half, node, _spread_raw(node, owner_on_node, owner_in_zone, host_weight, zone_weight))
+        for at, half, node in [*zone_best.values(), *owners]
+    ]
+    top = max(raw for *_, raw in scored)
+    low = min(raw for *_, raw in scored)
+    if top <= 0:
+        return best  # no spreading score: LeastAllocated alone decides
+    chosen_at, chosen, chosen_total = 0, best, -1.0
+    for at, half, node, raw in scored:
+        total = half + 2.0 * 100.0 * (top + low - raw) / top
+        if total > chosen_total or (total == chosen_total and at < chosen_at):
+            chosen_at, chosen, chosen_total = at, node, total
+    return chosen
+
+
+# Nodes per block of NodeBlocks: a window of a hundred nodes reads a dozen block summaries and
+# a few nodes at its ends, instead of every node.
+BLOCK = 8
+
+# What decides whether a "simple" pod (no selector, affinity or extended resources) fits a node
+# and how the node scores for it: requests, non-zero requests, tolerations.
+Shape = tuple[int, int, int, int, int, tuple[Toleration, ...]]
+
+
+@dataclass(slots=True)
+class _Summary:
+    """The fitting nodes of one block for one shape: how many, and the first best-scoring one
+    overall and per zone, as (LeastAllocated score // 2, rank among the block's fitting nodes, node)."""
+
+    count: int
+    best: tuple[int, int, NodeFacts] | None
+    zones: dict[str | None, tuple[int, int, NodeFacts]]
+
+
+def _shape(pod: PodFacts) -> Shape | None:
+    if pod.node_selector or pod.affinity_terms is not None or pod.extended:
+        return None
+    return (pod.cpu, pod.memory, pod.storage, pod.nonzero_cpu, pod.nonzero_memory, pod.tolerations)
+
+
+def _fits(pod: PodFacts, node: NodeFacts) -> bool:
+    """filter_node(pod, node) is None, decided inline in the common case (as find_feasible does)."""
+    if (
+        not node.unschedulable
+        and not node.taints
+        and node.pods < node.max_pods
+        and pod.cpu <= node.free_cpu
+        and pod.memory <= node.free_memory
+        and pod.storage <= node.free_storage
+    ):
+        return True
+    return filter_node(pod, node) is None
+
+
+class NodeBlocks:
+    """The scheduler's nodes in their order, cut into blocks of BLOCK with a summary per block and
+    pod shape, kept until a node of the block changes (the owner calls `changed`).
+
+    `find_and_pick` gives exactly what find_feasible then pick_node give on the nodes from `start`
+    round (the property tests hold it to that), reading a block's summary instead of its nodes
+    whenever the whole block lies inside the window, and none of its nodes has the owner's pods."""
+
+    def __init__(self, order: list[NodeFacts], block: int = BLOCK) -> None:
+        self.order = order
+        self.block = block
+        self.index = {node.name: i for i, node in enumerate(order)}
+        self._summaries: list[dict[int, _Summary]] = [{} for _ in range(0, len(order), block)]
+        self._shapes: dict[Shape, int] = {}  # a number per shape: summaries are keyed cheaply
+
+    def changed(self, name: str) -> None:
+        """A node's facts changed (pods, allocatable, taints, labels): its block is read again."""
+        i = self.index.get(name)
+        if i is not None:
+            self._summaries[i // self.block].clear()
+
+    def _summary(self, b: int, shape: int, pod: PodFacts) -> _Summary:
+        found = self._summaries[b].get(shape)
+        if found is not None:
+            return found
+        count = 0
+        best: tuple[int, int, NodeFacts] | None = None
+        zones: dict[str | None, tuple[int, int, NodeFacts]] = {}
+        pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
+        for node in self.order[b * self.block : (b + 1) * self.block]:
+            if not _fits(pod, node):
+                continue
+            known = node.least_allocated
+            if known[0] == pod_cpu and known[1] == pod_memory:
+                half = known[2]
+            else:
+                half = _least_allocated_half(node, pod_cpu, pod_memory)
+            if best is None or half > best[0]:
+                best = (half, count, node)
+            kept = zones.get(node.zone)
+            if kept is None or half > kept[0]:
+                zones[node.zone] = (half, count, node)
+            count += 1
+        found = self._summaries[b][shape] = _Summary(count, best, zones)
+        return found
+
+    def find_and_pick(
+        self,
+        pod: PodFacts,
+        start: int,
+        wanted: int,
+        owner_on_node: Mapping[str, int],
+        owner_in_zone: Mapping[str, int],
+        total_zones: int,
+    ) -> tuple[NodeFacts | None, list[Rejection], int]:
+        order, total, size = self.order, len(self.order), self.block
+        described = _shape(pod)
+        if described is None or total == 0:
+            at = order.__getitem__
+            rotation = chain(map(at, range(start, total)), map(at, range(start)))
+            return find_and_pick(pod, rotation, wanted, owner_on_node, owner_in_zone, total, total_zones)
+        shape = self._shapes.setdefault(described, len(self._shapes))
+        spreading = pod.owner is not None and bool(owner_on_node or owner_in_zone)
+        index = self.index
+        owner_blocks = {index[n] // size for n in owner_on_node if n in index} if spreading else set()
+        pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
+        processed = found = 0
+        best: NodeFacts | None = None
+        best_half = -1
+        zone_best: dict[str | None, tuple[int, int, NodeFacts]] = {}  # zone → (found, half, node)
+        owners: list[tuple[int, int, NodeFacts]] = []
+        i = start
+        while processed < total and found < wanted:
+            if i == total:
+                i = 0
+            if i % size == 0 and i + size <= total and total - processed >= size:
+                b = i // size
+                if b not in owner_blocks:
+                    summary = self._summary(b, shape, pod)
+                    if found + summary.count < wanted:
+                        # The whole block lies inside the window: its summary stands for its nodes.
+                        if summary.best is not None and summary.best[0] > best_half:
+                            best_half, best = summary.best[0], summary.best[2]
+                        if spreading:
+                            for zone, (half, rank, node) in summary.zones.items():
+                                kept = zone_best.get(zone)
+                                if kept is None or half > kept[1]:
+                                    zone_best[zone] = (found + rank + 1, half, node)
+                        found += summary.count
+                        processed += size
+                        i += size
+                        continue
+            node = order[i]
+            i += 1
+            processed += 1
+            if not _fits(pod, node):
+                continue
+            known = node.least_allocated
+            if known[0] == pod_cpu and known[1] == pod_memory:
+                half = known[2]
+            else:
+                half = _least_allocated_half(node, pod_cpu, pod_memory)
+            found += 1
+            if half > best_half:
+                best, best_half = node, half
+            if spreading:
+                if node.name in owner_on_node:
+                    owners.append((found, half, node))
+                else:
+                    kept = zone_best.get(node.zone)
+                    if kept is None or half > kept[1]:
+                        zone_best[node.zone] = (found, half, node)
+        if best is None:
+            # Nothing fits: the rejections are wanted for the message, so every node is read.
+            at = order.__getitem__
+            rotation = chain(map(at, range(start, total)), map(at, range(start)))
+            return find_and_pick(pod, rotation, wanted, owner_on_node, owner_in_zone, total, total_zones)
+        if not spreading:
+            return best, [], processed
+        return (
+            _spread_pick(best, zone_best, owners, owner_on_node, owner_in_zone, total, total_zones),
+            [],
+            processed,
+        )
+
+
 def _histogram(reasons: Iterable[str]) -> str:
     counts = Counter(reasons)
     return ", ".join(sorted(f"{n} {reason}" for reason, n in counts.items()))
@@ -500,12 +790,7 @@ def pick_node(
     if pod.owner is not None and (owner_on_node or owner_in_zone):
         host_weight = math.log(total_nodes + 2)
         zone_weight = math.log(total_zones + 2)
-        on_node, in_zone = owner_on_node.get, owner_in_zone.get
-        raw = [
-            on_node(n.name, 0) * host_weight
-            + (in_zone(n.zone, 0) * zone_weight if n.zone is not None else 0.0)
-            for n in candidates
-        ]
+        raw = [_spread_raw(n, owner_on_node, owner_in_zone, host_weight, zone_weight) for n in candidates]
         top, low = max(raw), min(raw)
         if top > 0:
             spread = [2.0 * 100.0 * (top + low - r) / top for r in raw]
@@ -513,7 +798,7 @@ def pick_node(
     # scheduler's non-zero requests. Inline: this loop runs over every candidate of every decision.
     pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
     best, best_score = candidates[0], -1.0
-    for i, node in enumerate(candidates):
+    for node, spread_score in zip(candidates, spread or repeat(200.0, len(candidates)), strict=False):
         score = 0
         alloc, used = node.cpu_allocatable, node.nonzero_cpu + pod_cpu
         if alloc > 0 and used <= alloc:
@@ -521,7 +806,7 @@ def pick_node(
         alloc, used = node.memory_allocatable, node.nonzero_memory + pod_memory
         if alloc > 0 and used <= alloc:
             score += (alloc - used) * 100 // alloc
-        total = score // 2 + (spread[i] if spread is not None else 200.0)
+        total = score // 2 + spread_score
         if total > best_score:
             best, best_score = node, total
     return best

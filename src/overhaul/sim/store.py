@@ -1,7 +1,7 @@
 """The embedded cluster's object store: an etcd stand-in with one resourceVersion counter.
 
-Each object is kept with its encoded JSON (re-encoded only when it changes), so lists and
-watches stream pre-encoded bytes. Keys are `namespace/name` (or `name`) in a sorted map, so a
+Each object is kept with its encoded JSON (encoded once, when first read), so lists and watches
+stream pre-encoded bytes. Keys are `namespace/name` (or `name`) in a sorted map, so a
 namespace is a key range and pages continue from a key. A bounded ring of recent events per
 resource serves watches from a resourceVersion and decides when it is too old (410 Gone).
 """
@@ -12,7 +12,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sortedcontainers import SortedDict
@@ -26,13 +26,30 @@ EVENT_RING_SIZE = 20_000
 WATCH_QUEUE_LIMIT = 100_000
 
 
-@dataclass(slots=True)
 class Stored:
-    """An object and its encoded bytes, as of resourceVersion `rv`."""
+    """An object and its encoded bytes, as of resourceVersion `rv`.
 
-    obj: JSONDict
-    raw: bytes
-    rv: int
+    The bytes are made when first read (a list, a watch, a get) and kept: most versions of a pod
+    starting (created, bound, running) are replaced before anyone reads them, and need no encoding
+    at all. Stored objects are never changed in place, so the bytes stay true to `obj`.
+    """
+
+    __slots__ = ("_raw", "obj", "rv")
+
+    def __init__(self, obj: JSONDict, raw: bytes | None = None, rv: int = 0) -> None:
+        self.obj = obj
+        self.rv = rv
+        self._raw = raw
+
+    @property
+    def raw(self) -> bytes:
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = orjson.dumps(self.obj)
+        return raw
+
+    def __repr__(self) -> str:
+        return f"Stored(rv={self.rv}, obj={self.obj!r})"
 
 
 @dataclass(slots=True)
@@ -138,10 +155,11 @@ class Collection:
         if len(self.events) == self.events.maxlen:
             self.compacted_rv = self.events[0].rv
         self.events.append(event)
-        for watcher in list(self.watchers):
-            watcher.offer(event)
-            if watcher.overflowed:
-                self.watchers.discard(watcher)
+        if self.watchers:
+            for watcher in list(self.watchers):
+                watcher.offer(event)
+                if watcher.overflowed:
+                    self.watchers.discard(watcher)
 
     def keys_in(self, namespace: str | None, node: str | None, start_after: str | None) -> Iterator[str]:
         """Keys in order after `start_after`, narrowed by namespace (a key range) and node (an index)."""
@@ -196,9 +214,9 @@ class Store:
         self.rv += 1
         return self.rv
 
-    def _encode(self, obj: JSONDict, rv: int) -> Stored:
+    def _versioned(self, obj: JSONDict, rv: int) -> Stored:
         obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
-        return Stored(obj=obj, raw=orjson.dumps(obj), rv=rv)
+        return Stored(obj=obj, rv=rv)
 
     def _emit(self, key: StorageKey, event: WatchEvent) -> None:
         self.collection(key).record(event)
@@ -210,13 +228,19 @@ class Store:
         meta = obj["metadata"]
         k = object_key(meta.get("namespace"), meta["name"])
         col = self.collection(key)
-        old = col.items.get(k)
-        stored = self._encode(obj, self._next_rv())
-        col.items[k] = stored
-        col._index(k, obj, old.obj if old else None)
-        self._emit(
-            key, WatchEvent(stored.rv, "MODIFIED" if old else "ADDED", stored, old.obj if old else None)
-        )
+        items = col.items
+        old = items.get(k)
+        stored = self._versioned(obj, self._next_rv())
+        if old is None:
+            items[k] = stored
+            col._index(k, obj, None)
+            self._emit(key, WatchEvent(stored.rv, "ADDED", stored, None))
+            return stored
+        # A known key keeps its place in the sorted keys: only the mapping changes.
+        dict.__setitem__(cast("dict[str, Stored]", items), k, stored)
+        if obj.get("spec") is not old.obj.get("spec"):  # status writes keep the spec, and the node
+            col._index(k, obj, old.obj)
+        self._emit(key, WatchEvent(stored.rv, "MODIFIED", stored, old.obj))
         return stored
 
     def remove(self, key: StorageKey, namespace: str | None, name: str) -> Stored | None:
@@ -227,7 +251,8 @@ class Store:
         if old is None:
             return None
         col._index(k, None, old.obj)
-        final = self._encode(dict(old.obj), self._next_rv())
+        # A new version (the removed one stays as it was: watch events may still hold it).
+        final = self._versioned({**old.obj, "metadata": dict(old.obj.get("metadata") or {})}, self._next_rv())
         self._emit(key, WatchEvent(final.rv, "DELETED", final))
         return final
 

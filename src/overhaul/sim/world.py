@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from overhaul.sim.clock import Clock
 from overhaul.sim.cluster import Cluster
@@ -18,6 +19,10 @@ from overhaul.sim.controllers.runtime import Controller, ControllerManager
 from overhaul.sim.controllers.scheduler import SchedulerController
 from overhaul.sim.controllers.statefulset import StatefulSetController
 from overhaul.sim.invariants import PdbMonitor
+from overhaul.sim.store import StorageKey, WatchEvent
+
+JSONDict = dict[str, Any]
+PODS: StorageKey = ("", "pods")
 
 
 @dataclass
@@ -41,6 +46,12 @@ class World:
         self.cluster = Cluster(version=self.settings.version, clock=clock or Clock(self.settings.speed))
         self.monitor = PdbMonitor(self.cluster.store, self.cluster.clock)
         self.cluster.store.listeners.append(self.monitor.on_event)
+        # Pods by phase, kept from events: a benchmark polls the stats every second, and counting
+        # 150,000 pods each time cost a fifth of the server's time while they started.
+        self._phases: dict[str, int] = {}
+        for stored in self.cluster.store.collection(PODS).items.values():
+            self._count_phase(stored.obj, 1)
+        self.cluster.store.listeners.append(self._on_event)
         self.manager = ControllerManager(self.cluster)
         for controller in self._controllers():
             self.manager.add(controller)
@@ -61,14 +72,31 @@ class World:
             KubeletController(self.cluster, self.settings),
         ]
 
+    def _count_phase(self, pod: JSONDict, sign: int) -> None:
+        phase = str((pod.get("status") or {}).get("phase") or "Unknown")
+        count = self._phases.get(phase, 0) + sign
+        if count:
+            self._phases[phase] = count
+        else:
+            del self._phases[phase]
+
+    def _on_event(self, key: StorageKey, event: WatchEvent) -> None:
+        if key != PODS:
+            return
+        if event.type == "ADDED":
+            self._count_phase(event.stored.obj, 1)
+        elif event.type == "DELETED":
+            self._count_phase(event.stored.obj, -1)  # its final state
+        elif event.old is not None:
+            old_status, new_status = event.old.get("status") or {}, event.stored.obj.get("status") or {}
+            if old_status is not new_status and old_status.get("phase") != new_status.get("phase"):
+                self._count_phase(event.old, -1)
+                self._count_phase(event.stored.obj, 1)
+
     def stats(self) -> dict[str, object]:
         """Counts for benchmarks and debugging: pods by phase, nodes, queued controller work."""
-        phases: dict[str, int] = {}
-        for stored in self.cluster.store.collection(("", "pods")).items.values():
-            phase = str((stored.obj.get("status") or {}).get("phase") or "Unknown")
-            phases[phase] = phases.get(phase, 0) + 1
         return {
-            "pods": phases,
+            "pods": dict(self._phases),
             "nodes": len(self.cluster.store.collection(("", "nodes")).items),
             "pending_work": self.manager.pending(),
             "resourceVersion": self.cluster.store.rv,

@@ -10,22 +10,26 @@ DaemonSet itself changes, and during a rolling update).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
+from overhaul.sim import defaults
 from overhaul.sim.controllers import revisions
 from overhaul.sim.controllers.nodefit import Placement
 from overhaul.sim.controllers.ownerindex import OwnerIndex
 from overhaul.sim.controllers.podutil import (
     NODES,
+    PodParts,
     controller_ref,
     is_available,
     is_ready,
     is_terminating,
     meta,
+    owner_reference,
     pod_from_template,
     pod_phase,
     ready_since,
@@ -59,8 +63,9 @@ ZERO = (0, 0, 0, 0, 0, 0, 0)
 
 
 def daemon_pod_spec(template_spec: JSONDict) -> JSONDict:
-    """The template's pod spec with the daemon tolerations added."""
-    spec = copy.deepcopy(template_spec)
+    """The template's pod spec with the daemon tolerations added, then the pod defaults applied (what
+    every daemon pod stores, pinned to its node: see `pin_to_node`)."""
+    spec: JSONDict = orjson.loads(orjson.dumps(template_spec))
     spec.pop("nodeName", None)
     tolerations = list(spec.get("tolerations") or [])
     wanted = list(DAEMON_TOLERATIONS)
@@ -71,17 +76,23 @@ def daemon_pod_spec(template_spec: JSONDict) -> JSONDict:
         if toleration not in tolerations:
             tolerations.append(toleration)
     spec["tolerations"] = tolerations
+    defaults.pod({"spec": spec})
     return spec
 
 
-def pin_to_node(spec: JSONDict, node: str) -> None:
-    """Replaces the required node-affinity terms by `metadata.name In [node]` (as the real controller)."""
-    affinity = spec.setdefault("affinity", {})
-    node_affinity = affinity.setdefault("nodeAffinity", {})
-    required = node_affinity.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
+def pin_to_node(spec: JSONDict, node: str) -> JSONDict:
+    """`spec` with its required node-affinity terms replaced by `metadata.name In [node]` (as the real
+    controller does). Only the path to the terms is copied: the rest (containers, tolerations...) is
+    shared with `spec`, as a DaemonSet's pods share it (stored objects are never changed in place)."""
+    affinity = dict(spec.get("affinity") or {})
+    node_affinity = dict(affinity.get("nodeAffinity") or {})
+    required = dict(node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {})
     required["nodeSelectorTerms"] = [
         {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
     ]
+    node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = required
+    affinity["nodeAffinity"] = node_affinity
+    return {**spec, "affinity": affinity}
 
 
 def _by_age(pods: list[JSONDict]) -> list[JSONDict]:
@@ -105,6 +116,7 @@ class _Daemon:
     revision: str = ""
     spec: JSONDict = field(default_factory=dict)
     placement: Placement | None = None
+    parts: PodParts | None = None  # what this generation's pods share
     fits: dict[str, tuple[bool, bool]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
     all_dirty: bool = True
@@ -200,6 +212,7 @@ class DaemonSetController(WorkloadController):
             state.revision = str(meta(revision)["name"])
             state.hash = str((meta(revision).get("labels") or {}).get(revisions.HASH_LABEL) or "")
             state.spec = daemon_pod_spec(template.get("spec") or {})
+            state.parts = None
             state.placement = Placement.of(state.spec)
             state.all_dirty = True
         again = self._manage(ds, uid, state)
@@ -335,11 +348,13 @@ class DaemonSetController(WorkloadController):
     def _create(self, ds: JSONDict, node: str, state: _Daemon) -> None:
         ns, name = str(meta(ds)["namespace"]), str(meta(ds)["name"])
         template = (ds.get("spec") or {}).get("template") or {}
-        labels = {REVISION_LABEL: state.hash, GENERATION_LABEL: str(state.generation)}
-        pod = pod_from_template(template, ds, ns, generate_name=f"{name}-", extra_labels=labels)
-        spec = copy.deepcopy(state.spec)
-        pin_to_node(spec, node)
-        pod["spec"] = spec
+        if state.parts is None:
+            # Shared by the daemon's pods of this generation (stored objects are never changed).
+            t_labels = (template.get("metadata") or {}).get("labels") or {}
+            labels = {**t_labels, REVISION_LABEL: state.hash, GENERATION_LABEL: str(state.generation)}
+            state.parts = PodParts(state.spec, labels, [owner_reference(ds)])
+        spec = pin_to_node(state.spec, node)
+        pod = pod_from_template(template, ds, ns, generate_name=f"{name}-", spec=spec, shared=state.parts)
         self.create(PODS, ns, pod)
 
     def _rolling_update(self, ds: JSONDict, uid: str, state: _Daemon) -> None:

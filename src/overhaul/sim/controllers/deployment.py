@@ -9,7 +9,6 @@ and recreate.go do.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from overhaul.sim.controllers.podutil import (
     controller_ref,
     is_finished,
     is_terminating,
+    json_copy,
     meta,
     namespace_terminating,
     owner_reference,
@@ -73,6 +73,14 @@ class DeploymentController(WorkloadController):
     def other_changed(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
         pod = event.stored.obj
         m = pod["metadata"]
+        old = event.old
+        if (
+            event.type == "MODIFIED"
+            and old is not None
+            and old["metadata"].get("ownerReferences") is m.get("ownerReferences")
+            and is_finished(old) == is_finished(pod)
+        ):
+            return ()  # the same controller, and as unfinished as it was: nothing to count again
         ns = str(m.get("namespace") or "")
         pod_key = (ns, str(m["name"]))
         before = self._counted.pop(pod_key, None)
@@ -238,14 +246,14 @@ class DeploymentController(WorkloadController):
         wanted = du.new_rs_annotations(d, annotations, new_revision, exists=True)
         min_ready = (d.get("spec") or {}).get("minReadySeconds") or 0
         if wanted != annotations or ((rs.get("spec") or {}).get("minReadySeconds") or 0) != min_ready:
-            spec = copy.deepcopy(rs.get("spec") or {})
+            spec = json_copy(rs.get("spec") or {})
             spec["minReadySeconds"] = min_ready
             return self.update(
                 REPLICASETS, {**rs, "metadata": {**meta(rs), "annotations": wanted}, "spec": spec}
             ).obj
         status = d.get("status") or {}
         if du.has_deadline(d) and du.get_condition(status, "Progressing") is None:
-            status = copy.deepcopy(status)
+            status = json_copy(status)
             message = f'Found new replica set "{meta(rs)["name"]}"'
             cond = du.new_condition("Progressing", "True", du.FOUND_NEW_RS, message, self.cluster.now())
             du.set_condition(status, cond)
@@ -256,13 +264,13 @@ class DeploymentController(WorkloadController):
         d = st.d
         ns, dname = str(meta(d)["namespace"]), str(meta(d)["name"])
         spec = d.get("spec") or {}
-        status = copy.deepcopy(d.get("status") or {})
+        status = json_copy(d.get("status") or {})
         collisions = int(status.get("collisionCount") or 0)
-        template = copy.deepcopy(spec.get("template") or {})
+        template = json_copy(spec.get("template") or {})
         pod_hash = template_hash(spec.get("template") or {}, collisions)
         t_meta = template.setdefault("metadata", {})
         t_meta["labels"] = {**(t_meta.get("labels") or {}), du.HASH_LABEL: pod_hash}
-        selector = copy.deepcopy(spec.get("selector") or {})
+        selector = json_copy(spec.get("selector") or {})
         selector["matchLabels"] = {**(selector.get("matchLabels") or {}), du.HASH_LABEL: pod_hash}
         rs: JSONDict = {
             "apiVersion": "apps/v1",
@@ -332,7 +340,7 @@ class DeploymentController(WorkloadController):
         if not resize and not du.replica_annotations_need_update(rs, st.d):
             return False, rs
         annotations = {**(meta(rs).get("annotations") or {}), **du.replica_annotations(st.d)}
-        spec = copy.deepcopy(rs.get("spec") or {})
+        spec = json_copy(rs.get("spec") or {})
         spec["replicas"] = size
         updated = self.update(
             REPLICASETS, {**rs, "metadata": {**meta(rs), "annotations": annotations}, "spec": spec}
@@ -486,6 +494,6 @@ class DeploymentController(WorkloadController):
         if revision and annotations.get(du.REVISION) != revision:
             annotations[du.REVISION] = revision
             body = {**st.d, "metadata": {**meta(st.d), "annotations": annotations}}
-            body["spec"] = copy.deepcopy(st.d.get("spec") or {})
+            body["spec"] = json_copy(st.d.get("spec") or {})
             st.stored = self.update(DEPLOYMENTS, body)
         self._write_status(st, status)

@@ -6,13 +6,12 @@ Progressing condition with its deadline, and when to look again for a stalled ro
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 from typing import Any
 
 from overhaul.sim.clock import parse_rfc3339, rfc3339
 from overhaul.sim.controllers import deploymentutil as du
-from overhaul.sim.controllers.podutil import meta, replicas_of
+from overhaul.sim.controllers.podutil import json_copy, meta, replicas_of
 
 JSONDict = dict[str, Any]
 
@@ -133,7 +132,7 @@ def paused_status(d: JSONDict, now: datetime) -> JSONDict | None:
     paused = bool((d.get("spec") or {}).get("paused"))
     if paused == (cond is not None and cond.get("reason") == du.PAUSED):
         return None
-    status = copy.deepcopy(d.get("status") or {})
+    status = json_copy(d.get("status") or {})
     reason, message = (du.PAUSED, "Deployment is paused") if paused else (du.RESUMED, "Deployment is resumed")
     du.set_condition(status, du.new_condition("Progressing", "Unknown", reason, message, rfc3339(now)))
     return status

@@ -5,11 +5,10 @@ far a new ReplicaSet may grow, proportional scaling, revisions, annotations and 
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
-from overhaul.sim.controllers.podutil import meta, replicas_of, scaled_value
+from overhaul.sim.controllers.podutil import json_copy, meta, replicas_of, scaled_value
 
 JSONDict = dict[str, Any]
 
@@ -163,7 +162,7 @@ def proportion(rs: JSONDict, d: JSONDict, to_add: int, added: int) -> int:
 
 
 def without_hash(template: JSONDict) -> JSONDict:
-    t = copy.deepcopy(template)
+    t = json_copy(template)
     labels = (t.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(HASH_LABEL, None)

@@ -21,7 +21,8 @@ MANAGER = "kube-controller-manager"
 # A pod change that can only add healthy pods (a pod created, or becoming Ready) is synced at most
 # once per this many simulated seconds per PDB: 150,000 pods starting would otherwise cost one PDB
 # sync each. Changes that can take a healthy pod away (deletion, termination, unreadiness, labels)
-# are synced at once, so a budget never allows more than it should.
+# are synced at once, so a budget never allows more than it should. The window grows while much work
+# is queued (Controller.coalesce): allowing a disruption later is always safe.
 GAIN_BATCH = 0.5
 
 
@@ -31,22 +32,25 @@ class DisruptionController(Controller):
 
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
-        # namespace → PDB name → selector, and which pods each PDB selects (kept from events), so
-        # that a pod change touches only its own PDBs and a sync reads only the selected pods.
+        # namespace → PDB name → selector, and which pods each PDB selects (kept from events, with
+        # their latest version), so that a pod change touches only its own PDBs and a sync reads
+        # only the selected pods, without a store lookup each.
         self._selectors: dict[str, dict[str, LabelSelector]] = {}
-        self._members: dict[tuple[str, str], set[str]] = {}
+        self._selector_src: dict[tuple[str, str], Any] = {}
+        self._members: dict[tuple[str, str], dict[str, JSONDict]] = {}
         self._pdbs_of_pod: dict[tuple[str, str], set[str]] = {}
-        self._by_labels: dict[tuple[str, frozenset[tuple[str, str]]], tuple[str, ...]] = {}
+        self._by_labels: dict[str, dict[frozenset[tuple[str, str]], tuple[str, ...]]] = {}
         self._last_sync: dict[tuple[str, str], float] = {}
         self._gain_due: dict[tuple[str, str], float] = {}
 
     def _selecting(self, ns: str, labels: dict[str, str]) -> tuple[str, ...]:
         """The PDBs whose selector matches these labels (cached: a workload's pods share labels)."""
-        key = (ns, frozenset(labels.items()))
-        found = self._by_labels.get(key)
+        cache = self._by_labels.setdefault(ns, {})
+        key = frozenset(labels.items())
+        found = cache.get(key)
         if found is None:
             found = tuple(n for n, sel in self._selectors.get(ns, {}).items() if sel.matches(labels))
-            self._by_labels[key] = found
+            cache[key] = found
         return found
 
     def initial_items(self) -> Iterable[Hashable]:
@@ -58,20 +62,24 @@ class DisruptionController(Controller):
     def _remember(self, pdb: JSONDict) -> None:
         meta = pdb["metadata"]
         ns, name = meta["namespace"], meta["name"]
+        source = (pdb.get("spec") or {}).get("selector")
+        if (ns, name) in self._members and self._selector_src.get((ns, name), self) is source:
+            return  # a status write (most PDB events): the selector is the very same object
         selector = disruption.pdb_selector(pdb)
+        self._selector_src[(ns, name)] = source
         in_ns = self._selectors.setdefault(ns, {})
         if in_ns.get(name) == selector and (ns, name) in self._members:
             return
         in_ns[name] = selector
-        self._by_labels = {k: v for k, v in self._by_labels.items() if k[0] != ns}
+        self._by_labels.pop(ns, None)
         self._forget_members(ns, name)
-        members = {s.obj["metadata"]["name"] for s in self.cluster.store.list(PODS, ns, selector)[0]}
+        members = {s.obj["metadata"]["name"]: s.obj for s in self.cluster.store.list(PODS, ns, selector)[0]}
         self._members[(ns, name)] = members
         for pod in members:
             self._pdbs_of_pod.setdefault((ns, pod), set()).add(name)
 
     def _forget_members(self, ns: str, name: str) -> None:
-        for pod in self._members.pop((ns, name), set()):
+        for pod in self._members.pop((ns, name), {}):
             owners = self._pdbs_of_pod.get((ns, pod))
             if owners is not None:
                 owners.discard(name)
@@ -85,7 +93,8 @@ class DisruptionController(Controller):
         if key == PDBS:
             if event.type == "DELETED":
                 self._selectors.get(ns, {}).pop(meta["name"], None)
-                self._by_labels = {k: v for k, v in self._by_labels.items() if k[0] != ns}
+                self._selector_src.pop((ns, meta["name"]), None)
+                self._by_labels.pop(ns, None)
                 self._forget_members(ns, meta["name"])
                 return ()
             self._remember(obj)
@@ -94,11 +103,43 @@ class DisruptionController(Controller):
         if not selectors:
             return ()
         if key != PODS:
-            return [(ns, name) for name in selectors]  # a controller's scale changed
-        pdbs = self._track_pod(ns, meta, event)
+            # A controller's scale counts in the budgets of its namespace (getExpectedScale): only a
+            # new or removed controller, or a changed scale or owner, moves it. Status writes, most
+            # of a workload's changes, do not.
+            old = event.old
+            if (
+                event.type == "MODIFIED"
+                and old is not None
+                and (old.get("spec") or {}).get("replicas") == (obj.get("spec") or {}).get("replicas")
+                and old["metadata"].get("ownerReferences") == meta.get("ownerReferences")
+            ):
+                return ()
+            return [(ns, name) for name in selectors]
+        name = meta["name"]
+        old = event.old
+        if (
+            event.type == "MODIFIED"
+            and old is not None
+            and old["metadata"].get("labels") == meta.get("labels")
+        ):
+            # Most pod changes (bindings, kubelet status writes) keep the pod's labels: its PDBs stay.
+            pdbs: Iterable[str] = self._pdbs_of_pod.get((ns, name), ())
+            if not pdbs:
+                return ()
+            for pdb in pdbs:
+                self._members[(ns, pdb)][name] = obj
+            if _same_for_budgets(old, obj):
+                return ()  # nothing a budget counts changed (a binding, a restart count...)
+        else:
+            pdbs = self._track_pod(ns, meta, event)
+            if not pdbs:
+                return ()
         if _only_gains(event):
-            return [("gain", ns, name) for name in pdbs]
-        return [(ns, name) for name in pdbs]
+            # A PDB whose batched sync is already set for later needs no look before then.
+            now = self.cluster.clock.now().timestamp()
+            due = self._gain_due
+            return [("gain", ns, pdb) for pdb in pdbs if due.get((ns, pdb), now) <= now]
+        return [(ns, pdb) for pdb in pdbs]
 
     def _track_pod(self, ns: str, meta: JSONDict, event: WatchEvent) -> set[str]:
         """Updates which PDBs select the pod; returns the PDBs to sync (before and after)."""
@@ -112,11 +153,11 @@ class DisruptionController(Controller):
             after = before
         else:
             after = set(self._selecting(ns, labels))
+        for name in before - after:
+            self._members.get((ns, name), {}).pop(pod, None)
+        for name in after:
+            self._members.setdefault((ns, name), {})[pod] = event.stored.obj
         if after != before:
-            for name in before - after:
-                self._members.get((ns, name), set()).discard(pod)
-            for name in after - before:
-                self._members.setdefault((ns, name), set()).add(pod)
             if after:
                 self._pdbs_of_pod[(ns, pod)] = set(after)
             else:
@@ -128,13 +169,19 @@ class DisruptionController(Controller):
         if len(item) == 3:
             key = (item[1], item[2])
             now_ts = self.cluster.clock.now().timestamp()
-            wait = self._last_sync.get(key, float("-inf")) + GAIN_BATCH - now_ts
-            if wait > 0:
-                due = self._gain_due.get(key)
-                if due is not None and now_ts < due:
-                    return None  # a look is already set for then
-                self._gain_due[key] = now_ts + wait
-                return wait
+            due = self._gain_due.get(key)
+            if due is None:
+                window = self.coalesce(GAIN_BATCH)
+                due = self._last_sync.get(key, float("-inf")) + window
+                if window > GAIN_BATCH:
+                    # Under load, the first gain of a burst waits for the rest of it too.
+                    due = max(due, now_ts + window)
+                if due > now_ts:
+                    self._gain_due[key] = due
+                    return due - now_ts
+            elif now_ts < due:
+                return None  # a look is already set for then
+            self._gain_due.pop(key, None)
             item = key
         ns, name = item
         self._last_sync[(ns, name)] = self.cluster.clock.now().timestamp()
@@ -147,12 +194,8 @@ class DisruptionController(Controller):
         pdb = stored.obj
         now = self.cluster.clock.now()
         now_text = self.cluster.now()
-        store = self.cluster.store
-        pods = []
-        for pod_name in sorted(self._members.get((ns, name), ())):
-            found = store.get(PODS, ns, pod_name)
-            if found is not None:
-                pods.append(found.obj)
+        members = self._members.get((ns, name), {})
+        pods = [members[pod_name] for pod_name in sorted(members)]
         status = dict(pdb.get("status") or {})
         generation = int(pdb["metadata"].get("generation", 1))
         try:
@@ -254,6 +297,17 @@ def _recheck(budget: disruption.Budget, now: datetime) -> float | None:
         return None
     # Just past the expiry, so that the entry has expired when it is looked at again.
     return max(0.0, (budget.recheck_at - now).total_seconds()) + 0.001
+
+
+def _same_for_budgets(old: JSONDict, new: JSONDict) -> bool:
+    """Whether a pod change (its labels kept) leaves every budget as it was: the same readiness,
+    deletion and controller (the controller's scale counts in expectedPods)."""
+    old_meta, new_meta = old["metadata"], new["metadata"]
+    return (
+        old_meta.get("deletionTimestamp") == new_meta.get("deletionTimestamp")
+        and old_meta.get("ownerReferences") == new_meta.get("ownerReferences")
+        and disruption.is_pod_ready(old) == disruption.is_pod_ready(new)
+    )
 
 
 def _only_gains(event: WatchEvent) -> bool:

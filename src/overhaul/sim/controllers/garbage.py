@@ -73,6 +73,20 @@ class GarbageCollector(Controller):
                     items.append(("owner", owner))
             items.extend(("dependent", dep) for dep in self.dependents.pop(uid, ()))
             return items
+        old = event.old
+        if event.type == "MODIFIED" and old is not None and not m.get("deletionTimestamp"):
+            o_meta = old["metadata"]
+            if (
+                o_meta.get("ownerReferences") is m.get("ownerReferences")
+                and not o_meta.get("deletionTimestamp")
+                and uid in self.where
+            ):
+                # A change that kept the very owner references (a status write): only an owner
+                # that is missing or going makes it worth a look, as any change would.
+                owners = self.owners_of.get(uid, ())
+                if any(owner not in self.where or owner in self.deleting for owner in owners):
+                    return [("dependent", uid)]
+                return ()
         self.where[uid] = (key, m.get("namespace"), str(m["name"]))
         refs = tuple(str(r.get("uid")) for r in m.get("ownerReferences") or [] if r.get("uid"))
         for owner in self._set_owners(uid, refs):

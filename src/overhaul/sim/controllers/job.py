@@ -95,6 +95,9 @@ class JobController(WorkloadController):
         # Job uid → (failures since the last success, when the last one finished): the back-off.
         self._backoff: dict[str, tuple[int, datetime]] = {}
 
+    def foreign_matters(self, meta: JSONDict) -> bool:
+        return bool(meta.get("finalizers"))
+
     def child_changed(self, event: WatchEvent) -> list[Hashable]:
         items = super().child_changed(event)
         pod = event.stored.obj

@@ -38,7 +38,7 @@ from overhaul.sim.controllers.podutil import (
     meta,
     node_ready,
 )
-from overhaul.sim.controllers.runtime import Controller
+from overhaul.sim.controllers.runtime import AGENT_SHARE, Controller
 from overhaul.sim.controlplane import (
     COMPONENTS,
     ApiServers,
@@ -92,6 +92,7 @@ def _deletion(m: JSONDict) -> tuple[object, ...]:
 
 class KubeletController(Controller):
     name = "kubelet"
+    share = AGENT_SHARE
     watches = (PODS, NODES)
 
     def __init__(self, cluster: Cluster, settings: KubeletSettings) -> None:

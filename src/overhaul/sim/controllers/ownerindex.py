@@ -50,6 +50,12 @@ class OwnerIndex:
         meta = obj["metadata"]
         ns, name = str(meta.get("namespace") or ""), str(meta["name"])
         key = (ns, name)
+        if event.type == "MODIFIED":
+            if ref is None:
+                ref = controller_ref(obj)
+            same = self.update_owned(key, name, obj, event.old, ref)
+            if same is not None:
+                return same, same
         old_uid = self._owner_of.pop(key, None)
         if old_uid is not None:
             self._drop_child(old_uid, key)
@@ -77,6 +83,31 @@ class OwnerIndex:
             self._flags[key] = flags
             self._add(new_uid, flags, 1)
         return old_uid, new_uid
+
+    def update_owned(
+        self, key: tuple[str, str], name: str, obj: JSONDict, old: JSONDict | None, ref: JSONDict | None
+    ) -> str | None:
+        """The common change (a status write): a child that stays with its owner is updated in
+        place, its counts moved only if its flags did. Returns the owner's uid; None (and nothing
+        done) when the child is not known as the owner's."""
+        uid = self._owner_of.get(key)
+        if uid is None or ref is None or ref.get("uid") != uid or ref.get("kind") != self._kind:
+            return None
+        children = self._children.get(uid)
+        if children is None or name not in children:
+            return None
+        children[name] = obj
+        if old is not None and _labels(old) != _labels(obj):
+            self._suspects.setdefault(uid, set()).add(name)
+        if self._tally is not None:
+            flags = self._tally(obj)
+            before = self._flags.get(key, 0)
+            if flags != before:
+                self._flags[key] = flags
+                if before:
+                    self._add(uid, before, -1)
+                self._add(uid, flags, 1)
+        return uid
 
     def _drop_child(self, uid: str, key: tuple[str, str]) -> None:
         children = self._children.get(uid)

@@ -58,6 +58,7 @@ class NodeAddresses:
     def __init__(self, cidr: str, in_use: Iterable[str] = ()) -> None:
         net = ipaddress.ip_network(cidr, strict=False)
         self._base = int(net.network_address)
+        self._v4 = net.version == 4
         self._last = net.num_addresses - 2  # below the broadcast address
         self._used: set[int] = set()
         self._next = 2
@@ -90,7 +91,10 @@ class NodeAddresses:
             offset = self._next  # full: a real CNI would fail; sharing an address keeps pods running
         self._used.add(offset)
         self._next = offset + 1 if offset < self._last else 2
-        return str(ipaddress.ip_address(self._base + offset))
+        n = self._base + offset
+        if self._v4:  # a pod IP per pod started: formatted directly
+            return f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        return str(ipaddress.ip_address(n))
 
     def release(self, ip: str) -> None:
         self._mark(ip, False)

@@ -65,6 +65,7 @@ def image_tag(image: str) -> str:
     return last.partition(":")[2]
 
 
+@lru_cache(maxsize=4096)  # a few images, reported for every container of every pod
 def normalize_image(image: str) -> str:
     """The image reference as the runtime reports it (docker.io/library/nginx:latest for nginx)."""
     name = image
@@ -79,6 +80,7 @@ def normalize_image(image: str) -> str:
     return name
 
 
+@lru_cache(maxsize=4096)
 def image_id(image: str) -> str:
     repo = normalize_image(image).split("@", 1)[0]
     last = repo.rsplit("/", 1)[-1]

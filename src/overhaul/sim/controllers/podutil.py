@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
+from overhaul.sim import defaults
 from overhaul.sim.clock import parse_rfc3339
 
 JSONDict = dict[str, Any]
+_J = TypeVar("_J")
 PODS = ("", "pods")
 NODES = ("", "nodes")
 
@@ -68,11 +71,27 @@ def node_ready(node: JSONDict) -> bool:
     return c is not None and c.get("status") == "True"
 
 
+# The last ownerReferences list looked at and its controller: one change is read by a dozen
+# controllers, and its old and new versions share the list (a status write copies no more than the
+# metadata dict). Keeping the list keeps its id from being reused; stored lists are never changed.
+_last_refs: list[Any] = [None, None]
+
+
 def controller_ref(obj: JSONDict) -> JSONDict | None:
-    for ref in meta(obj).get("ownerReferences") or []:
+    refs = meta(obj).get("ownerReferences")
+    if not refs:
+        return None
+    last = _last_refs
+    if refs is last[0]:
+        found: JSONDict | None = last[1]
+        return found
+    found = None
+    for ref in refs:
         if isinstance(ref, dict) and ref.get("controller"):
-            return ref
-    return None
+            found = ref
+            break
+    last[0], last[1] = refs, found
+    return found
 
 
 def owner_reference(owner: JSONDict, block_owner_deletion: bool = True) -> JSONDict:
@@ -101,6 +120,68 @@ def template_hash(template: JSONDict, collisions: int = 0) -> str:
     return "".join(out)
 
 
+def json_copy(value: _J) -> _J:
+    """A deep copy of plain JSON data (API objects): a JSON round trip is several times faster
+    than copy.deepcopy."""
+    copied: _J = orjson.loads(orjson.dumps(value))
+    return copied
+
+
+def defaulted_pod_spec(template_spec: JSONDict) -> JSONDict:
+    """A copy of a template's pod spec with the apiserver's pod defaults applied: what every pod
+    created from the template stores. Replicas share it (stored objects are never changed in
+    place), which spares a copy per pod and some 3 KB of memory each at 150,000 pods."""
+    # A JSON round trip copies plain JSON several times faster than deepcopy.
+    spec: JSONDict = orjson.loads(orjson.dumps(template_spec))
+    defaults.pod({"spec": spec})
+    return spec
+
+
+@dataclass(frozen=True, slots=True)
+class PodParts:
+    """What the pods an owner creates from one template share (see `SharedPodParts`)."""
+
+    spec: JSONDict
+    labels: dict[str, str]
+    refs: list[JSONDict]
+
+
+class SharedPodParts:
+    """Per owner, the parts of its pods that are the same for all of them: the defaulted spec of its
+    current template, the labels and the owner reference. Replicas share these objects (stored
+    objects are never changed in place): a copy per pod spared, and some 4 KB of memory each at
+    150,000 pods; readers that key caches on identity (managedFields, the scheduler) find them."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, tuple[JSONDict, dict[str, str] | None, PodParts]] = {}
+
+    def get(
+        self,
+        owner: JSONDict,
+        template: JSONDict,
+        extra_labels: dict[str, str] | None = None,
+        source: JSONDict | None = None,
+    ) -> PodParts:
+        """The parts for `template`; `source` is the stored object it was read from, when it is a
+        copy (a ControllerRevision's template)."""
+        uid = str(meta(owner)["uid"])
+        found = self._parts.get(uid)
+        source = template if source is None else source
+        # The same template dict is the same template: stored objects are replaced, never changed.
+        if found is not None and found[0] is source and found[1] == extra_labels:
+            return found[2]
+        t_meta = template.get("metadata") or {}
+        labels: dict[str, str] = t_meta.get("labels") or {}
+        if extra_labels:
+            labels = {**labels, **extra_labels}
+        parts = PodParts(defaulted_pod_spec(template.get("spec") or {}), labels, [owner_reference(owner)])
+        self._parts[uid] = (source, extra_labels, parts)
+        return parts
+
+    def forget(self, owner_uid: str) -> None:
+        self._parts.pop(owner_uid, None)
+
+
 def pod_from_template(
     template: JSONDict,
     owner: JSONDict,
@@ -108,15 +189,25 @@ def pod_from_template(
     name: str | None = None,
     generate_name: str | None = None,
     extra_labels: dict[str, str] | None = None,
+    spec: JSONDict | None = None,
+    shared: PodParts | None = None,
 ) -> JSONDict:
-    """A new pod from a template, owned by `owner` (as controllers create them)."""
+    """A new pod from a template, owned by `owner` (as controllers create them). With `shared` (from
+    `SharedPodParts`), its spec, labels and owner reference are used as they are, `spec` and
+    `extra_labels` applying on top when given."""
     t_meta = template.get("metadata") or {}
-    labels = dict(t_meta.get("labels") or {})
-    labels.update(extra_labels or {})
+    if shared is not None:
+        labels = {**shared.labels, **extra_labels} if extra_labels else shared.labels
+        refs = shared.refs
+        spec = shared.spec if spec is None else spec
+    else:
+        labels = dict(t_meta.get("labels") or {})
+        labels.update(extra_labels or {})
+        refs = [owner_reference(owner)]
     pod_meta: JSONDict = {
         "namespace": namespace,
         "labels": labels,
-        "ownerReferences": [owner_reference(owner)],
+        "ownerReferences": refs,
     }
     if t_meta.get("annotations"):
         pod_meta["annotations"] = dict(t_meta["annotations"])
@@ -131,7 +222,7 @@ def pod_from_template(
         "kind": "Pod",
         "metadata": pod_meta,
         # A JSON round trip copies plain JSON several times faster than deepcopy.
-        "spec": orjson.loads(orjson.dumps(template.get("spec") or {})),
+        "spec": spec if spec is not None else orjson.loads(orjson.dumps(template.get("spec") or {})),
     }
 
 

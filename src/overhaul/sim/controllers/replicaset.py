@@ -13,9 +13,11 @@ from typing import Any
 
 from overhaul.sim.clock import rfc3339
 from overhaul.sim.controllers.podutil import (
+    SharedPodParts,
     controller_ref,
     deletion_order,
     is_active,
+    is_finished,
     is_ready,
     is_terminating,
     meta,
@@ -33,7 +35,8 @@ REPLICASETS: StorageKey = ("apps", "replicasets")
 ACTIVE, READY, LABELED = 1, 2, 4
 # A pod's readiness changing alters only a ReplicaSet's status: such changes are written at most once
 # per this many simulated seconds per ReplicaSet. Without it, 150,000 pods becoming Ready would cost
-# 150,000 ReplicaSet status writes and as many Deployment syncs; a loaded work queue batches the same way.
+# 150,000 ReplicaSet status writes and as many Deployment syncs; a loaded work queue batches the same way
+# (the window grows while much work is queued: see Controller.coalesce).
 STATUS_BATCH = 0.5
 
 
@@ -59,7 +62,9 @@ class ReplicaSetController(WorkloadController):
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
         self._last_sync: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], float] = {}  # status syncs set for later: when
         self._labels: dict[str, dict[str, str]] = {}  # ReplicaSet uid → its template's labels
+        self._parts = SharedPodParts()
 
     def tally(self, pod: JSONDict) -> int:
         if not is_active(pod):
@@ -81,6 +86,7 @@ class ReplicaSetController(WorkloadController):
         uid = str(meta(rs)["uid"])
         if event.type == "DELETED":
             self._labels.pop(uid, None)
+            self._parts.forget(uid)
             return items
         labels = _template_labels(rs)
         if self._labels.get(uid) != labels:
@@ -90,6 +96,24 @@ class ReplicaSetController(WorkloadController):
         return items
 
     def child_changed(self, event: WatchEvent) -> list[Hashable]:
+        old, obj = event.old, event.stored.obj
+        if event.type == "MODIFIED" and old is not None:
+            # The common change, a binding or a kubelet status write, keeps the metadata's parts:
+            # the pod stays with its ReplicaSet, and only the status counts may move.
+            m, o_meta = obj["metadata"], old["metadata"]
+            refs = m.get("ownerReferences")
+            if (
+                refs
+                and refs is o_meta.get("ownerReferences")
+                and m.get("labels") is o_meta.get("labels")
+                and m.get("deletionTimestamp") == o_meta.get("deletionTimestamp")
+                and is_finished(old) == is_finished(obj)
+            ):
+                ref = controller_ref(obj)
+                if ref is not None and ref.get("kind") == self.own_kind:
+                    ns, name = str(m.get("namespace") or ""), str(m["name"])
+                    if self.children.update_owned((ns, name), name, obj, old, ref) is not None:
+                        return [("status", ns, str(ref.get("name")))]
         items = super().child_changed(event)
         if event.type == "MODIFIED" and event.old is not None and status_only(event.old, event.stored.obj):
             # Readiness changes only move counts in the status: they are batched (see STATUS_BATCH).
@@ -100,16 +124,28 @@ class ReplicaSetController(WorkloadController):
         assert isinstance(item, tuple)
         if len(item) == 3:
             ns, name = item[1], item[2]
-            last = self._last_sync.get((ns, name))
-            wait = last + STATUS_BATCH - self.cluster.clock.now().timestamp() if last is not None else 0.0
-            if wait > 0:
-                return self.again(item, wait)
+            now = self.cluster.clock.now().timestamp()
+            held = self._held.get((ns, name))
+            if held is None:
+                window = self.coalesce(STATUS_BATCH)
+                last = self._last_sync.get((ns, name))
+                held = last + window if last is not None else now
+                if window > STATUS_BATCH:
+                    # Under load, the first change of a burst waits for the rest of it too.
+                    held = max(held, now + window)
+                if held > now:
+                    self._held[(ns, name)] = held
+                    return self.again(item, held - now)
+            elif now < held:
+                return self.again(item, held - now)
+            self._held.pop((ns, name), None)
             item = (ns, name)
         ns, name = item
         self._last_sync[(ns, name)] = self.cluster.clock.now().timestamp()
         stored = self.get(REPLICASETS, ns, name)
         if stored is None:
             self._last_sync.pop((ns, name), None)
+            self._held.pop((ns, name), None)
             return None
         rs = stored.obj
         uid = str(meta(rs)["uid"])
@@ -142,8 +178,9 @@ class ReplicaSetController(WorkloadController):
         if have < want:
             n = min(want - have, BURST)
             template = (rs.get("spec") or {}).get("template") or {}
+            shared = self._parts.get(rs, template)
             for _ in range(n):
-                self.create(PODS, ns, pod_from_template(template, rs, ns))
+                self.create(PODS, ns, pod_from_template(template, rs, ns, shared=shared))
             return 0.0 if want - have > n else None
         if have > want:
             active = [p for p in self.children.owned(uid).values() if is_active(p)]

@@ -8,10 +8,9 @@ returning to an old template moves that revision to the top instead of creating 
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
-from overhaul.sim.controllers.podutil import meta, owner_reference
+from overhaul.sim.controllers.podutil import json_copy, meta, owner_reference
 from overhaul.sim.errors import ApiError
 from overhaul.sim.store import StorageKey
 
@@ -25,7 +24,7 @@ MAX_COLLISIONS = 10
 
 
 def patch_data(owner: JSONDict) -> JSONDict:
-    template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+    template = json_copy((owner.get("spec") or {}).get("template") or {})
     template["$patch"] = "replace"
     return {"spec": {"template": template}}
 

@@ -16,7 +16,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,12 +28,19 @@ if TYPE_CHECKING:
     from overhaul.sim.cluster import Cluster
 
 log = logging.getLogger("overhaul.sim.controllers")
+Queue = OrderedDict[Hashable, None]
 
 CONFLICT_RETRY_SECONDS = 0.05
 ERROR_RETRY_SECONDS = 1.0
 MIN_REQUEUE_SECONDS = 0.001
 # Wall time one batch of reconciles may hold the event loop that also serves the API.
 SLICE_SECONDS = 0.04
+# Status-only syncs batched in a window (see `Controller.coalesce`) wait longer while this many
+# items per step of the factor are queued, up to MAX_COALESCE times their window.
+COALESCE_PER_BACKLOG = 1000
+MAX_COALESCE = 10.0
+# Items per round for the scheduler and the kubelets (see Controller.share).
+AGENT_SHARE = 20
 
 
 class Controller:
@@ -41,9 +48,24 @@ class Controller:
 
     name = "controller"
     watches: tuple[StorageKey, ...] = ()
+    # Items reconciled per round of the manager's round robin. The scheduler and the kubelets are
+    # processes of their own in a cluster, thousands of kubelets: a turn of theirs against one of
+    # a controller that creates 500 pods in a sync lets pods move on while what they read is warm.
+    share = 1
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        self.backlog: Callable[[], int] = lambda: 0  # queued work of the whole manager (set by it)
+
+    def coalesce(self, window: float) -> float:
+        """A batching window for work that only refreshes a status (`window` seconds when little is
+        queued), stretched while much work is queued: a loaded controller manager's queues coalesce
+        such updates the same way, and 150,000 pods starting would otherwise cost a status sync
+        each. Callers also hold the first change of a burst when stretched (trailing edge)."""
+        backlog = self.backlog()
+        if backlog <= COALESCE_PER_BACKLOG:
+            return window
+        return window * min(MAX_COALESCE, backlog / COALESCE_PER_BACKLOG)
 
     def enqueue_for(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
         """The work items a change makes this controller look at again."""
@@ -65,7 +87,7 @@ class ControllerManager:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.controllers: list[Controller] = []
-        self._by_key: dict[StorageKey, list[Controller]] = {}
+        self._routes: dict[StorageKey, list[tuple[Callable[..., Iterable[Hashable]], Queue]]] = {}
         self._queues: dict[str, OrderedDict[Hashable, None]] = {}
         self._timers: list[tuple[float, int, str, Hashable]] = []
         self._seq = itertools.count()
@@ -76,9 +98,10 @@ class ControllerManager:
     def add(self, controller: Controller) -> None:
         self.controllers.append(controller)
         self._named[controller.name] = controller
+        controller.backlog = self.pending
         self._queues[controller.name] = OrderedDict()
         for key in controller.watches:
-            self._by_key.setdefault(key, []).append(controller)
+            self._routes.setdefault(key, []).append((controller.enqueue_for, self._queues[controller.name]))
         for item in controller.initial_items():
             self.enqueue(controller, item)
 
@@ -88,9 +111,10 @@ class ControllerManager:
     # ----- queues and timers ---------------------------------------------------------------
 
     def _on_event(self, key: StorageKey, event: WatchEvent) -> None:
-        for controller in self._by_key.get(key, ()):
-            for item in controller.enqueue_for(key, event):
-                self._queues[controller.name][item] = None
+        # Every change of the store comes through here, to a dozen controllers: kept lean.
+        for enqueue_for, queue in self._routes.get(key, ()):
+            for item in enqueue_for(key, event):
+                queue[item] = None
         if self._wakeup is not None:
             self._wakeup.set()
 
@@ -123,20 +147,22 @@ class ControllerManager:
     # ----- running -------------------------------------------------------------------------
 
     def step(self, budget: int = 500, deadline: float | None = None) -> int:
-        """Reconciles up to `budget` queued items, round-robin across controllers, stopping after the
-        round that passes `deadline` (a `time.perf_counter()` value) if given; returns how many."""
+        """Reconciles about `budget` queued items, round-robin across controllers (`share` items of
+        each per round), stopping after the round that passes `deadline` (a `time.perf_counter()`
+        value) if given; returns how many."""
         self._release_due_timers()
         done = 0
         while done < budget and (deadline is None or time.perf_counter() < deadline):
             progressed = False
             for controller in self.controllers:
                 queue = self._queues[controller.name]
-                if not queue:
-                    continue
-                item, _ = queue.popitem(last=False)
-                self._run_one(controller, item)
-                done += 1
-                progressed = True
+                for _ in range(controller.share):
+                    if not queue:
+                        break
+                    item, _ = queue.popitem(last=False)
+                    self._run_one(controller, item)
+                    done += 1
+                    progressed = True
                 if done >= budget:
                     break
             if not progressed:

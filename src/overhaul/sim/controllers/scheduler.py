@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING
 
 from overhaul.sim.controllers.events import record_event
 from overhaul.sim.controllers.podutil import NODES, PODS, JSONDict, is_finished, is_terminating, meta
-from overhaul.sim.controllers.runtime import Controller
+from overhaul.sim.controllers.runtime import AGENT_SHARE, Controller
 from overhaul.sim.scheduling import (
     REASON_PREFILTER_AFFINITY,
+    NodeBlocks,
     NodeFacts,
     PodFacts,
     Rejection,
     filter_node,
-    find_feasible,
+    find_and_pick,
     fit_error_message,
     node_facts,
     nodes_to_find,
-    pick_node,
     pod_facts,
     prefilter_node_names,
 )
@@ -44,6 +44,7 @@ MAX_NODES_TO_SCORE = 100
 FLUSH_INTERVAL = 1.0  # simulated seconds between retries of parked pods (kube-scheduler's initial backoff)
 
 PodKey = tuple[str, str]
+_NONE: dict[str, int] = {}  # an owner without pods anywhere (never written to)
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class _Bound:
 
 class SchedulerController(Controller):
     name = "scheduler"
+    share = AGENT_SHARE
     watches = (PODS, NODES)
 
     def __init__(
@@ -67,6 +69,7 @@ class SchedulerController(Controller):
         self.max_nodes_to_score = max_nodes_to_score
         self.nodes: dict[str, NodeFacts] = {}
         self._order: list[NodeFacts] = []
+        self._blocks = NodeBlocks([])
         self._order_stale = True
         self._next_start = 0
         self._bound: dict[PodKey, _Bound] = {}
@@ -78,6 +81,7 @@ class SchedulerController(Controller):
         self._dirty_nodes: set[str] = set()
         self._last_flush = float("-inf")
         self._binding: tuple[PodKey, PodFacts] | None = None
+        self._last_facts: tuple[object, str | None, PodFacts] | None = None
 
     # ----- the in-memory cache --------------------------------------------------------------
 
@@ -89,15 +93,27 @@ class SchedulerController(Controller):
 
     def enqueue_for(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
         obj = event.stored.obj
+        old = event.old
+        items: list[Hashable] = []
         if key == NODES:
             if event.type == "DELETED":
                 self._node_deleted(str(meta(obj).get("name")))
             else:
-                self._node_changed(obj, event.old)
+                self._node_changed(obj, old)
+        elif (
+            old is not None
+            and event.type == "MODIFIED"
+            and old.get("spec") is obj.get("spec")
+            and obj["spec"].get("nodeName")
+            and is_finished(old) == is_finished(obj)
+            and old["metadata"].get("deletionTimestamp") == obj["metadata"].get("deletionTimestamp")
+        ):
+            pass  # a bound pod's status write (the kubelet's, mostly): nothing the scheduler counts
         else:
-            yield from self._pod_changed(event.type, obj, event.old)
+            items.extend(self._pod_changed(event.type, obj, old))
         if self._parked and self._dirty_nodes:
-            yield FLUSH
+            items.append(FLUSH)
+        return items
 
     def _node_changed(self, obj: JSONDict, old: JSONDict | None) -> None:
         fresh = node_facts(obj)
@@ -117,6 +133,7 @@ class SchedulerController(Controller):
             current.labels, current.taints = fresh.labels, fresh.taints
             current.unschedulable, current.zone = fresh.unschedulable, fresh.zone
             current.set_allocatable(fresh.allocatable)
+            self._node_facts_changed(fresh.name)
         self._dirty_nodes.add(fresh.name)
 
     def _count_existing_pods(self, node: NodeFacts) -> None:
@@ -170,6 +187,7 @@ class SchedulerController(Controller):
         target = self.nodes.get(node)
         if target is not None:
             target.add_pod(facts)
+            self._node_facts_changed(node)
         if facts.owner is not None:
             self._owner_nodes.setdefault(facts.owner, Counter())[node] += 1
             if target is not None and target.zone is not None:
@@ -182,6 +200,7 @@ class SchedulerController(Controller):
         target = self.nodes.get(bound.node)
         if target is not None:
             target.add_pod(bound.facts, -1)
+            self._node_facts_changed(bound.node)
             self._dirty_nodes.add(bound.node)
         owner = bound.facts.owner
         if owner is not None:
@@ -218,34 +237,43 @@ class SchedulerController(Controller):
     def _ordered_nodes(self) -> list[NodeFacts]:
         if self._order_stale:
             self._order = [self.nodes[n] for n in sorted(self.nodes)]
+            self._blocks = NodeBlocks(self._order)
             self._order_stale = False
             self._next_start = 0
         return self._order
 
+    def _node_facts_changed(self, name: str) -> None:
+        if not self._order_stale:
+            self._blocks.changed(name)
+
     def find_node(self, pod: PodFacts) -> tuple[NodeFacts | None, list[Rejection]]:
         """Filters nodes from a rotating start until enough fit, then scores those (kube-scheduler's
-        sampling, which keeps a decision cheap on thousands of nodes)."""
+        sampling, which keeps a decision cheap on thousands of nodes); NodeBlocks reads whole
+        blocks of that window from their summaries."""
         order = self._ordered_nodes()
         total = len(order)
-        rejections: list[Rejection] = []
         pinned = prefilter_node_names(pod.affinity_terms)
-        candidates: Iterable[NodeFacts]
+        wanted = nodes_to_find(total, self.percentage, self.max_nodes_to_score)
+        owner_nodes = self._owner_nodes.get(pod.owner, _NONE) if pod.owner else _NONE
+        owner_zones = self._owner_zones.get(pod.owner, _NONE) if pod.owner else _NONE
+        zones = sum(1 for n in self._zones.values() if n > 0)
         if pinned is not None:
             candidates = [self.nodes[n] for n in sorted(pinned) if n in self.nodes]
-            rejections.extend(Rejection((REASON_PREFILTER_AFFINITY,)) for _ in range(total - len(candidates)))
-        else:
-            candidates = _rotation(order, self._next_start)
-        wanted = nodes_to_find(total, self.percentage, self.max_nodes_to_score)
-        feasible, rejected, processed = find_feasible(pod, candidates, wanted)
-        rejections.extend(rejected)
-        if pinned is None and total:
+            chosen, rejected, _ = find_and_pick(
+                pod, candidates, wanted, owner_nodes, owner_zones, total, zones
+            )
+            if chosen is None:
+                # The PreFilter's verdict on every other node, built only for the message: a
+                # DaemonSet pod that fits would otherwise cost one object per node of the cluster.
+                pre = Rejection((REASON_PREFILTER_AFFINITY,))
+                return None, [pre] * (total - len(candidates)) + rejected
+            return chosen, rejected
+        chosen, rejected, processed = self._blocks.find_and_pick(
+            pod, self._next_start, wanted, owner_nodes, owner_zones, zones
+        )
+        if total:
             self._next_start = (self._next_start + processed) % total
-        if not feasible:
-            return None, rejections
-        owner_nodes = self._owner_nodes.get(pod.owner, Counter()) if pod.owner else Counter()
-        owner_zones = self._owner_zones.get(pod.owner, Counter()) if pod.owner else Counter()
-        zones = sum(1 for n in self._zones.values() if n > 0)
-        return pick_node(pod, feasible, owner_nodes, owner_zones, total, zones), rejections
+        return chosen, rejected
 
     def _schedule(self, namespace: str, name: str) -> None:
         stored = self.cluster.store.get(PODS, namespace, name)
@@ -262,7 +290,7 @@ class SchedulerController(Controller):
         ):
             self._parked.pop(k, None)
             return
-        facts = pod_facts(pod)
+        facts = self._facts(pod)
         chosen, rejections = self.find_node(facts)
         if chosen is not None:
             self._parked.pop(k, None)
@@ -277,6 +305,21 @@ class SchedulerController(Controller):
         self._parked[k] = (facts, message)
         if previous is None or previous[1] != message:
             self._report_unschedulable(stored, message)
+
+    def _facts(self, pod: JSONDict) -> PodFacts:
+        """pod_facts, shared by consecutive replicas: they share their spec object until bound."""
+        spec = pod.get("spec")
+        owner = None
+        for ref in meta(pod).get("ownerReferences") or []:
+            if isinstance(ref, dict) and ref.get("controller"):
+                owner = str(ref.get("uid") or "") or None
+                break
+        last = self._last_facts
+        if last is not None and last[0] is spec and last[1] == owner:
+            return last[2]
+        facts = pod_facts(pod)
+        self._last_facts = (spec, owner, facts)
+        return facts
 
     def _report_unschedulable(self, stored: Stored, message: str) -> None:
         pod = stored.obj
@@ -301,14 +344,6 @@ class SchedulerController(Controller):
         assert rt is not None
         self.cluster.write_status(rt, stored, status, SCHEDULER_NAME)
         record_event(self.cluster, pod, "FailedScheduling", message, SCHEDULER_NAME, "Warning")
-
-
-def _rotation(order: list[NodeFacts], start: int) -> Iterator[NodeFacts]:
-    """The nodes from `start` round to `start - 1`, without copying the list (a decision reads ~100)."""
-    for i in range(start, len(order)):
-        yield order[i]
-    for i in range(start):
-        yield order[i]
 
 
 def _decrement(table: dict[str, Counter[str]], owner: str, where: str) -> None:

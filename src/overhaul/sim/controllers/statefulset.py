@@ -14,6 +14,7 @@ from typing import Any
 from overhaul.sim.controllers import revisions
 from overhaul.sim.controllers.ownerindex import OwnerIndex
 from overhaul.sim.controllers.podutil import (
+    SharedPodParts,
     controller_ref,
     is_finished,
     is_running_and_ready,
@@ -55,6 +56,15 @@ class StatefulSetController(WorkloadController):
     def __init__(self, cluster: Any) -> None:
         super().__init__(cluster)
         self.history = OwnerIndex(self.own_kind)
+        self._parts = SharedPodParts()
+        self._data: dict[str, tuple[object, JSONDict]] = {}  # by StatefulSet uid: its revision data
+
+    def own_changed(self, event: WatchEvent) -> Iterable[tuple[str, str]]:
+        if event.type == "DELETED":
+            uid = str(meta(event.stored.obj).get("uid"))
+            self._data.pop(uid, None)
+            self._parts.forget(uid)
+        return super().own_changed(event)
 
     def other_changed(self, key: StorageKey, event: WatchEvent) -> Iterable[Hashable]:
         self.history.observe(event)
@@ -78,7 +88,7 @@ class StatefulSetController(WorkloadController):
         uid = str(meta(sts)["uid"])
         self.claim(sts, self.selectors.get(ns, {}).get(name))
         status = dict(sts.get("status") or {})
-        data = revisions.patch_data(sts)
+        data = self._patch_data(uid, sts)
         history = list(self.history.owned(uid).values())
         update, collisions = revisions.ensure(
             self, sts, history, data, lambda c: template_hash(data, c), int(status.get("collisionCount") or 0)
@@ -102,6 +112,15 @@ class StatefulSetController(WorkloadController):
             }
             revisions.truncate(self, history, live, limit)
         return self.again(item, again)
+
+    def _patch_data(self, uid: str, sts: JSONDict) -> JSONDict:
+        """revisions.patch_data, copied once per template (a sync runs for every pod change)."""
+        template = (sts.get("spec") or {}).get("template")
+        known = self._data.get(uid)
+        if known is None or known[0] is not template:
+            known = (template, revisions.patch_data(sts))
+            self._data[uid] = known
+        return known[1]
 
     def _pods(self, sts: JSONDict) -> dict[int, JSONDict]:
         name = str(meta(sts)["name"])
@@ -193,12 +212,16 @@ class StatefulSetController(WorkloadController):
             POD_NAME_LABEL: pod_name,
             POD_INDEX_LABEL: str(ordinal),
         }
-        pod = pod_from_template(revisions.template_of(revision), sts, ns, name=pod_name, extra_labels=labels)
-        spec = pod["spec"]
-        spec["hostname"] = pod_name
+        template = revisions.template_of(revision)
+        # The revision's defaulted spec is shared by its pods; what is theirs alone goes on top.
+        shared = self._parts.get(sts, template, source=revision.get("data"))
+        spec = {**shared.spec, "hostname": pod_name}
         service = (sts.get("spec") or {}).get("serviceName")
         if service:
             spec["subdomain"] = service
+        pod = pod_from_template(
+            template, sts, ns, name=pod_name, extra_labels=labels, spec=spec, shared=shared
+        )
         claims = self._ensure_claims(sts, ordinal)
         if claims:
             volumes = [v for v in spec.get("volumes") or [] if v.get("name") not in claims]

@@ -111,8 +111,22 @@ class WorkloadController(Controller):
         if key == self.own_key:
             return self.own_changed(event)
         if key == self.child_key:
+            old = event.old
+            if old is not None and event.type == "MODIFIED":
+                # Every pod change reaches every workload controller: one that kept the very owner
+                # references of another kind of controller is none of this one's business.
+                m = event.stored.obj["metadata"]
+                refs = m.get("ownerReferences")
+                if refs and refs is old["metadata"].get("ownerReferences"):
+                    ref = controller_ref(event.stored.obj)
+                    if ref is not None and ref.get("kind") != self.own_kind and not self.foreign_matters(m):
+                        return ()
             return self.child_changed(event)
         return self.other_changed(key, event)
+
+    def foreign_matters(self, meta: JSONDict) -> bool:
+        """Whether a child of another kind of controller still needs a look (a Job's finalizer)."""
+        return False
 
     def child_changed(self, event: WatchEvent) -> list[Hashable]:
         obj = event.stored.obj

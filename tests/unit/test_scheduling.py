@@ -17,8 +17,8 @@ from overhaul.sim.quantity import QuantityError, milli_or_zero, parse_milli
 from overhaul.sim.scheduling import (
     REASON_AFFINITY,
     REASON_UNSCHEDULABLE,
-    NodeBlocks,
     NodeFacts,
+    NodeScores,
     Rejection,
     Taint,
     Toleration,
@@ -516,16 +516,14 @@ def test_find_and_pick_chooses_as_find_feasible_then_pick_node(
     owned=st.booleans(),
     replicas=st.dictionaries(st.integers(0, 59), st.integers(1, 3), max_size=6),
     changes=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 3)), max_size=8),
-    block=st.sampled_from([1, 3, 8]),
 )
-def test_node_blocks_choose_as_find_feasible_then_pick_node(
+def test_node_scores_choose_as_find_feasible_then_pick_node(
     loads: list[tuple[int, bool, str | None]],
     start: int,
     wanted: int,
     owned: bool,
     replicas: dict[int, int],
     changes: list[tuple[int, int]],
-    block: int,
 ) -> None:
     nodes = []
     for i, (cpu, cordoned, zone) in enumerate(loads):
@@ -533,7 +531,7 @@ def test_node_blocks_choose_as_find_feasible_then_pick_node(
         if cpu:
             node.add_pod(pod_facts(_pod(containers=[_container(str(cpu), "1Gi")])))
         nodes.append(node)
-    blocks = NodeBlocks(nodes, block)
+    scores = NodeScores(nodes)
     body = _pod(containers=[_container("1", "1Gi")])
     if owned:
         body["metadata"]["ownerReferences"] = [{"uid": "rs", "controller": True}]
@@ -546,17 +544,17 @@ def test_node_blocks_choose_as_find_feasible_then_pick_node(
             in_zone[zone] = in_zone.get(zone, 0) + n
     zones = len({z for *_, z in loads if z is not None})
     first = start % len(nodes)
-    # Each round reads the summaries the rounds before kept, after some nodes changed.
+    # Each round reads the verdicts the rounds before kept, after some nodes changed.
     for round_changes in ([], changes, changes[:2]):
         for at, cores in round_changes:
             if at < len(nodes) and cores:
                 nodes[at].add_pod(pod_facts(_pod(containers=[_container(str(cores), "1Gi")])))
-                blocks.changed(nodes[at].name)
+                scores.changed(nodes[at].name)
         for facts in pods:
             rotation = nodes[first:] + nodes[:first]
             feasible, rejections, processed = find_feasible(facts, rotation, wanted)
             expected = pick_node(facts, feasible, on_node, in_zone, len(nodes), zones) if feasible else None
-            chosen, got_rejections, got_processed = blocks.find_and_pick(
+            chosen, got_rejections, got_processed = scores.find_and_pick(
                 facts, first, wanted, on_node, in_zone, zones
             )
             assert chosen is expected

@@ -9,6 +9,7 @@ is LeastAllocated plus the default topology spreading of an owner's replicas ove
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -543,27 +544,28 @@ def find_and_pick(
             break
     if not spreading or best is None:
         return best, rejections, processed
-    chosen = _spread_pick(best, zone_best, owners, owner_on_node, owner_in_zone, total_nodes, total_zones)
+    chosen = _spread_pick(
+        best, [*zone_best.values(), *owners], owner_on_node, owner_in_zone, total_nodes, total_zones
+    )
     return chosen, rejections, processed
 
 
 def _spread_pick(
     best: NodeFacts,
-    zone_best: dict[str | None, tuple[int, int, NodeFacts]],
-    owners: list[tuple[int, int, NodeFacts]],
+    candidates: list[tuple[int, int, NodeFacts]],
     owner_on_node: Mapping[str, int],
     owner_in_zone: Mapping[str, int],
     total_nodes: int,
     total_zones: int,
 ) -> NodeFacts:
     """pick_node's choice among the best node of each zone and the nodes with the owner's pods,
-    (position among the fitting nodes, LeastAllocated // 2, node); `best` is the first node with
-    the best LeastAllocated score, the choice when spreading scores nothing."""
+    as (position among the fitting nodes, LeastAllocated // 2, node); `best` is the first node
+    with the best LeastAllocated score, the choice when spreading scores nothing."""
     host_weight = math.log(total_nodes + 2)
     zone_weight = math.log(total_zones + 2)
     scored = [
         (at, half, node, _spread_raw(node, owner_on_node, owner_in_zone, host_weight, zone_weight))
-        for at, half, node in [*zone_best.values(), *owners]
+        for at, half, node in candidates
     ]
     top = max(raw for *_, raw in scored)
     low = min(raw for *_, raw in scored)
@@ -577,23 +579,10 @@ def _spread_pick(
     return chosen
 
 
-# Nodes per block of NodeBlocks: a window of a hundred nodes reads a dozen block summaries and
-# a few nodes at its ends, instead of every node.
-BLOCK = 8
-
 # What decides whether a "simple" pod (no selector, affinity or extended resources) fits a node
 # and how the node scores for it: requests, non-zero requests, tolerations.
 Shape = tuple[int, int, int, int, int, tuple[Toleration, ...]]
-
-
-@dataclass(slots=True)
-class _Summary:
-    """The fitting nodes of one block for one shape: how many, and the first best-scoring one
-    overall and per zone, as (LeastAllocated score // 2, rank among the block's fitting nodes, node)."""
-
-    count: int
-    best: tuple[int, int, NodeFacts] | None
-    zones: dict[str | None, tuple[int, int, NodeFacts]]
+_UNFIT, _UNKNOWN = 255, 254  # in NodeScores' tables: does not fit; not computed since it changed
 
 
 def _shape(pod: PodFacts) -> Shape | None:
@@ -616,51 +605,47 @@ def _fits(pod: PodFacts, node: NodeFacts) -> bool:
     return filter_node(pod, node) is None
 
 
-class NodeBlocks:
-    """The scheduler's nodes in their order, cut into blocks of BLOCK with a summary per block and
-    pod shape, kept until a node of the block changes (the owner calls `changed`).
+class NodeScores:
+    """The scheduler's nodes in their order, with a table per pod shape of each node's verdict:
+    does not fit, or its LeastAllocated score halved (0..100), kept until the node changes (the
+    owner calls `changed`). A decision then reads a byte per node of its window, where reading
+    the nodes themselves, cold in memory among 150,000 pods, cost most of the scheduler's time.
 
-    `find_and_pick` gives exactly what find_feasible then pick_node give on the nodes from `start`
-    round (the property tests hold it to that), reading a block's summary instead of its nodes
-    whenever the whole block lies inside the window, and none of its nodes has the owner's pods."""
+    `find_and_pick` gives exactly what find_feasible then pick_node give on the nodes from
+    `start` round (the property tests hold it to that)."""
 
-    def __init__(self, order: list[NodeFacts], block: int = BLOCK) -> None:
+    def __init__(self, order: list[NodeFacts]) -> None:
         self.order = order
-        self.block = block
         self.index = {node.name: i for i, node in enumerate(order)}
-        self._summaries: list[dict[int, _Summary]] = [{} for _ in range(0, len(order), block)]
-        self._shapes: dict[Shape, int] = {}  # a number per shape: summaries are keyed cheaply
+        self._zones: dict[str | None, int] = {}
+        self._zone_of = array("H", [self._zone_index(node.zone) for node in order])
+        self._shapes: dict[Shape, int] = {}
+        self._tables: list[bytearray] = []  # by shape number: a verdict per node
+
+    def _zone_index(self, zone: str | None) -> int:
+        return self._zones.setdefault(zone, len(self._zones))
 
     def changed(self, name: str) -> None:
-        """A node's facts changed (pods, allocatable, taints, labels): its block is read again."""
+        """A node's facts changed (pods, allocatable, taints, labels): its verdicts are redone."""
         i = self.index.get(name)
-        if i is not None:
-            self._summaries[i // self.block].clear()
+        if i is None:
+            return
+        for table in self._tables:
+            table[i] = _UNKNOWN
+        self._zone_of[i] = self._zone_index(self.order[i].zone)
 
-    def _summary(self, b: int, shape: int, pod: PodFacts) -> _Summary:
-        found = self._summaries[b].get(shape)
-        if found is not None:
-            return found
-        count = 0
-        best: tuple[int, int, NodeFacts] | None = None
-        zones: dict[str | None, tuple[int, int, NodeFacts]] = {}
-        pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
-        for node in self.order[b * self.block : (b + 1) * self.block]:
-            if not _fits(pod, node):
-                continue
-            known = node.least_allocated
-            if known[0] == pod_cpu and known[1] == pod_memory:
-                half = known[2]
-            else:
-                half = _least_allocated_half(node, pod_cpu, pod_memory)
-            if best is None or half > best[0]:
-                best = (half, count, node)
-            kept = zones.get(node.zone)
-            if kept is None or half > kept[0]:
-                zones[node.zone] = (half, count, node)
-            count += 1
-        found = self._summaries[b][shape] = _Summary(count, best, zones)
-        return found
+    def _verdict(self, table: bytearray, i: int, pod: PodFacts) -> int:
+        node = self.order[i]
+        if not _fits(pod, node):
+            table[i] = _UNFIT
+            return _UNFIT
+        known = node.least_allocated
+        if known[0] == pod.nonzero_cpu and known[1] == pod.nonzero_memory:
+            half = known[2]
+        else:
+            half = _least_allocated_half(node, pod.nonzero_cpu, pod.nonzero_memory)
+        table[i] = half
+        return half
 
     def find_and_pick(
         self,
@@ -671,75 +656,60 @@ class NodeBlocks:
         owner_in_zone: Mapping[str, int],
         total_zones: int,
     ) -> tuple[NodeFacts | None, list[Rejection], int]:
-        order, total, size = self.order, len(self.order), self.block
+        order, total = self.order, len(self.order)
+        at = order.__getitem__
         described = _shape(pod)
         if described is None or total == 0:
-            at = order.__getitem__
             rotation = chain(map(at, range(start, total)), map(at, range(start)))
             return find_and_pick(pod, rotation, wanted, owner_on_node, owner_in_zone, total, total_zones)
-        shape = self._shapes.setdefault(described, len(self._shapes))
+        shape = self._shapes.get(described)
+        if shape is None:
+            shape = self._shapes[described] = len(self._tables)
+            self._tables.append(bytearray([_UNKNOWN]) * total)
+        table = self._tables[shape]
         spreading = pod.owner is not None and bool(owner_on_node or owner_in_zone)
         index = self.index
-        owner_blocks = {index[n] // size for n in owner_on_node if n in index} if spreading else set()
-        pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
+        owner_at = {index[n] for n in owner_on_node if n in index} if spreading else set()
+        zone_of = self._zone_of
+        zones = len(self._zones)
+        zone_half = [-1] * zones  # per zone: the best score among nodes without the owner's pods,
+        zone_found = [0] * zones  # the first node with it (its position among the fitting ones)
+        zone_node = [0] * zones  # and its index
+        owners: list[tuple[int, int, int]] = []  # (position, half, index) of the owner's nodes
         processed = found = 0
-        best: NodeFacts | None = None
+        best = -1
         best_half = -1
-        zone_best: dict[str | None, tuple[int, int, NodeFacts]] = {}  # zone → (found, half, node)
-        owners: list[tuple[int, int, NodeFacts]] = []
-        i = start
-        while processed < total and found < wanted:
-            if i == total:
-                i = 0
-            if i % size == 0 and i + size <= total and total - processed >= size:
-                b = i // size
-                if b not in owner_blocks:
-                    summary = self._summary(b, shape, pod)
-                    if found + summary.count < wanted:
-                        # The whole block lies inside the window: its summary stands for its nodes.
-                        if summary.best is not None and summary.best[0] > best_half:
-                            best_half, best = summary.best[0], summary.best[2]
-                        if spreading:
-                            for zone, (half, rank, node) in summary.zones.items():
-                                kept = zone_best.get(zone)
-                                if kept is None or half > kept[1]:
-                                    zone_best[zone] = (found + rank + 1, half, node)
-                        found += summary.count
-                        processed += size
-                        i += size
-                        continue
-            node = order[i]
-            i += 1
+        for i in chain(range(start, total), range(start)):
             processed += 1
-            if not _fits(pod, node):
+            half = table[i]
+            if half == _UNKNOWN:
+                half = self._verdict(table, i, pod)
+            if half == _UNFIT:
                 continue
-            known = node.least_allocated
-            if known[0] == pod_cpu and known[1] == pod_memory:
-                half = known[2]
-            else:
-                half = _least_allocated_half(node, pod_cpu, pod_memory)
             found += 1
             if half > best_half:
-                best, best_half = node, half
+                best, best_half = i, half
             if spreading:
-                if node.name in owner_on_node:
-                    owners.append((found, half, node))
+                if i in owner_at:
+                    owners.append((found, half, i))
                 else:
-                    kept = zone_best.get(node.zone)
-                    if kept is None or half > kept[1]:
-                        zone_best[node.zone] = (found, half, node)
-        if best is None:
+                    z = zone_of[i]
+                    if half > zone_half[z]:
+                        zone_half[z], zone_found[z], zone_node[z] = half, found, i
+            if found >= wanted:
+                break
+        if best < 0:
             # Nothing fits: the rejections are wanted for the message, so every node is read.
-            at = order.__getitem__
             rotation = chain(map(at, range(start, total)), map(at, range(start)))
             return find_and_pick(pod, rotation, wanted, owner_on_node, owner_in_zone, total, total_zones)
         if not spreading:
-            return best, [], processed
-        return (
-            _spread_pick(best, zone_best, owners, owner_on_node, owner_in_zone, total, total_zones),
-            [],
-            processed,
-        )
+            return order[best], [], processed
+        candidates = [
+            (zone_found[z], zone_half[z], order[zone_node[z]]) for z in range(zones) if zone_half[z] >= 0
+        ]
+        candidates += [(position, half, order[i]) for position, half, i in owners]
+        chosen = _spread_pick(order[best], candidates, owner_on_node, owner_in_zone, total, total_zones)
+        return chosen, [], processed
 
 
 def _histogram(reasons: Iterable[str]) -> str:

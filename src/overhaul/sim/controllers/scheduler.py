@@ -18,8 +18,8 @@ from overhaul.sim.controllers.podutil import NODES, PODS, JSONDict, is_finished,
 from overhaul.sim.controllers.runtime import AGENT_SHARE, Controller
 from overhaul.sim.scheduling import (
     REASON_PREFILTER_AFFINITY,
-    NodeBlocks,
     NodeFacts,
+    NodeScores,
     PodFacts,
     Rejection,
     filter_node,
@@ -69,7 +69,7 @@ class SchedulerController(Controller):
         self.max_nodes_to_score = max_nodes_to_score
         self.nodes: dict[str, NodeFacts] = {}
         self._order: list[NodeFacts] = []
-        self._blocks = NodeBlocks([])
+        self._scores = NodeScores([])
         self._order_stale = True
         self._next_start = 0
         self._bound: dict[PodKey, _Bound] = {}
@@ -237,19 +237,19 @@ class SchedulerController(Controller):
     def _ordered_nodes(self) -> list[NodeFacts]:
         if self._order_stale:
             self._order = [self.nodes[n] for n in sorted(self.nodes)]
-            self._blocks = NodeBlocks(self._order)
+            self._scores = NodeScores(self._order)
             self._order_stale = False
             self._next_start = 0
         return self._order
 
     def _node_facts_changed(self, name: str) -> None:
         if not self._order_stale:
-            self._blocks.changed(name)
+            self._scores.changed(name)
 
     def find_node(self, pod: PodFacts) -> tuple[NodeFacts | None, list[Rejection]]:
         """Filters nodes from a rotating start until enough fit, then scores those (kube-scheduler's
-        sampling, which keeps a decision cheap on thousands of nodes); NodeBlocks reads whole
-        blocks of that window from their summaries."""
+        sampling, which keeps a decision cheap on thousands of nodes); NodeScores keeps what each
+        node's verdict was until it changes."""
         order = self._ordered_nodes()
         total = len(order)
         pinned = prefilter_node_names(pod.affinity_terms)
@@ -268,7 +268,7 @@ class SchedulerController(Controller):
                 pre = Rejection((REASON_PREFILTER_AFFINITY,))
                 return None, [pre] * (total - len(candidates)) + rejected
             return chosen, rejected
-        chosen, rejected, processed = self._blocks.find_and_pick(
+        chosen, rejected, processed = self._scores.find_and_pick(
             pod, self._next_start, wanted, owner_nodes, owner_zones, zones
         )
         if total:

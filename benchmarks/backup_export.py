@@ -26,38 +26,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from list_pods import Sim, kubectl_version
+from measure import measure
 from preflight import wait_for_pods
 
 RESULTS = Path(__file__).parent / "results" / "backup_export.json"
-
-
-def run(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Runs `cmd` (stdout to a temporary file): wall seconds, CPU seconds and peak RSS of the process
-    and everything it waited for."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        proc.returncode = code
-        out.seek(0)
-        stdout = out.read().decode(errors="replace")
-        err.seek(0)
-        stderr = err.read().decode(errors="replace")
-    if code != 0:
-        raise RuntimeError(f"{cmd[0]} exited {code}: {stderr[-2000:]}")
-    return {
-        "wall_seconds": round(wall, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "stdout": stdout,
-    }
 
 
 def kubectl_name(resource_type: dict[str, Any]) -> str:
@@ -140,9 +116,9 @@ def main() -> int:
             ]
             for i in range(args.rounds):
                 out = work / f"ours-{i}"
-                mine = run([*ours, "--out", str(out), "-o", "json"], env)
-                result = json.loads(mine.pop("stdout"))
-                manifest = result["manifest"]["resources"]
+                mine = measure([*ours, "--out", str(out), "-o", "json"], env)
+                answer = json.loads(mine.pop("stdout"))
+                manifest = answer["manifest"]["resources"]
                 mine["objects_exported"] = manifest["objects"]
                 mine["objects_left_to_controllers"] = sum(s["objects"] for s in manifest["skipped"])
                 mine["bytes_written"] = folder_bytes(out)
@@ -151,7 +127,7 @@ def main() -> int:
                 cluster = sorted(kubectl_name(t) for t in types if not t["namespaced"])
                 loop_out = work / f"loop-{i}"
                 script = loop_script(kubectl, sim.kubeconfig, loop_out, namespaced, cluster)
-                theirs = run(["bash", "-c", script], env)
+                theirs = measure(["bash", "-c", script], env)
                 theirs.pop("stdout")
                 theirs["bytes_written"] = folder_bytes(loop_out)
                 theirs["kubectl_runs"] = len(list(loop_out.glob("*.yaml"))) + 1

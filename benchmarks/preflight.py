@@ -27,33 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from list_pods import Sim, kubectl_version
+from measure import measure as measure_process
 
 RESULTS = Path(__file__).parent / "results" / "preflight.json"
 KUBECTL_KINDS = "nodes,pods,deployments,statefulsets,daemonsets,pdb"
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Runs `cmd` with stdout to a temporary file: wall seconds, CPU seconds, peak RSS, exit code."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        proc.returncode = code
-        out.seek(0, os.SEEK_END)
-        size = out.tell()
-        err.seek(0)
-        stderr = err.read().decode(errors="replace")
-    if code not in (0, 3):  # preflight exits 3 when it finds blocking findings
-        raise RuntimeError(f"{cmd[0]} exited {code}: {stderr[-2000:]}")
-    return {
-        "wall_seconds": round(wall, 2),
-        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "stdout_bytes": size,
-        "exit_code": code,
-    }
+    """`cmd` measured; preflight exits 3 when it finds blocking findings, which is no failure here."""
+    figures = measure_process(cmd, env, ok_codes=(0, 3))
+    figures["stdout_bytes"] = len(figures.pop("stdout").encode())
+    return figures
 
 
 def wait_for_pods(sim: Sim, expected: int, timeout: float = 1800) -> float:

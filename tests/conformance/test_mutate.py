@@ -199,6 +199,35 @@ def test_metrics(k: KubectlRunner) -> None:
     assert sum(counts) >= 1
 
 
+def test_request_latency_histogram(k: KubectlRunner) -> None:
+    """`apiserver_request_duration_seconds` times answered requests by verb, resource and scope (as
+    the Kubernetes API call SLOs are stated); watches, being long-running, are not timed."""
+
+    def samples(text: str, name: str, *labels: str) -> list[float]:
+        return [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name + "{") and all(label in line for label in labels)
+        ]
+
+    pod_list = ('verb="LIST"', 'resource="pods"', 'scope="cluster"')
+    before = k.run("get", "--raw", "/metrics").stdout
+    assert "# TYPE apiserver_request_duration_seconds histogram" in before
+    k.run("get", "pods", "-A", "-o", "name")
+    k.run("get", "pods", "-A", "-o", "name")
+    k.run("get", "namespaces", "--watch", "--request-timeout=1s", check=False)
+    after = k.run("get", "--raw", "/metrics").stdout
+    count = "apiserver_request_duration_seconds_count"
+    assert sum(samples(after, count, *pod_list)) - sum(samples(before, count, *pod_list)) >= 2
+    # Cumulative buckets: the +Inf bucket holds every observation, and the 60 s bucket is the largest.
+    inf = samples(after, "apiserver_request_duration_seconds_bucket", *pod_list, 'le="+Inf"')
+    assert inf and sum(inf) == sum(samples(after, count, *pod_list))
+    assert samples(after, "apiserver_request_duration_seconds_bucket", *pod_list, 'le="60.0"')
+    assert sum(samples(after, "apiserver_request_duration_seconds_sum", *pod_list)) > 0
+    assert samples(after, "apiserver_request_total", 'verb="WATCH"', 'resource="namespaces"')
+    assert not samples(after, count, 'verb="WATCH"')
+
+
 @pytest.mark.kubectl_min(29)  # kubectl 1.27 and 1.28 explain with OpenAPI v2 (protobuf) only
 def test_explain(k: KubectlRunner) -> None:
     done = k.run("explain", "deployment.spec.replicas")

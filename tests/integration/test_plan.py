@@ -18,7 +18,7 @@ import pytest
 from overhaul.domain.plan import Action, StageKind
 from overhaul.planning.invariants import check_plan
 from overhaul.planning.planfile import load_plan
-from tests.support.simproc import SimProcess, sim_command
+from tests.support.simproc import SimProcess, settled_demo, sim_command
 from tests.support.waiting import eventually
 
 ACCEPT = (
@@ -42,9 +42,7 @@ SECTIONS = (
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
-    with SimProcess(tmp_path_factory.mktemp("sim-plan"), "--scenario", "demo") as proc:
-        with proc.client() as api:
-            eventually(lambda: _settled(api), "the demo's workloads to be ready", timeout=60)
+    with settled_demo(tmp_path_factory.mktemp("sim-plan")) as proc:
         yield proc
 
 
@@ -52,11 +50,6 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
 def api(sim: SimProcess) -> Iterator[httpx.Client]:
     with sim.client() as client:
         yield client
-
-
-def _settled(api: httpx.Client) -> bool:
-    deployments = api.get("/apis/apps/v1/deployments").json()["items"]
-    return all((d.get("status") or {}).get("readyReplicas") == d["spec"]["replicas"] for d in deployments)
 
 
 def plan(

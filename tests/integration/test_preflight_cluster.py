@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from overhaul.preflight.sources.helm import encode_release
-from tests.support.simproc import SimProcess, sim_command
+from tests.support.simproc import SimProcess, settled_demo, sim_command
 from tests.support.waiting import eventually
 
 JSON = dict[str, Any]
@@ -31,9 +31,7 @@ NS = "preflight-e2e"
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
-    with SimProcess(tmp_path_factory.mktemp("sim-preflight"), "--scenario", "demo") as proc:
-        with proc.client() as api:
-            eventually(lambda: _settled(api), "the demo's workloads to be ready", timeout=60)
+    with settled_demo(tmp_path_factory.mktemp("sim-preflight")) as proc:
         yield proc
 
 
@@ -41,11 +39,6 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
 def api(sim: SimProcess) -> Iterator[httpx.Client]:
     with sim.client() as client:
         yield client
-
-
-def _settled(api: httpx.Client) -> bool:
-    deployments = api.get("/apis/apps/v1/deployments").json()["items"]
-    return all((d.get("status") or {}).get("readyReplicas") == d["spec"]["replicas"] for d in deployments)
 
 
 def preflight(sim: SimProcess, *args: str, kubeconfig: Path | None = None) -> tuple[int, JSON, str]:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 import yaml
+
+from tests.support.waiting import eventually
 
 
 def sim_command(*args: str) -> list[str]:
@@ -118,3 +122,18 @@ def kubectl_env(cache_dir: Path) -> dict[str, str]:
     env["KUBECACHEDIR"] = str(cache_dir)
     env.pop("KUBECONFIG", None)
     return env
+
+
+def deployments_ready(api: httpx.Client) -> bool:
+    """Every Deployment of the cluster has all its replicas ready."""
+    deployments = api.get("/apis/apps/v1/deployments").json()["items"]
+    return all((d.get("status") or {}).get("readyReplicas") == d["spec"]["replicas"] for d in deployments)
+
+
+@contextlib.contextmanager
+def settled_demo(workdir: Path, *args: str) -> Iterator[SimProcess]:
+    """The `demo` scenario serving, once its Deployments are ready; stopped on leaving."""
+    with SimProcess(workdir, "--scenario", "demo", *args) as proc:
+        with proc.client() as api:
+            eventually(lambda: deployments_ready(api), "the demo's workloads to be ready", timeout=60)
+        yield proc

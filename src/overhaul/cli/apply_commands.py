@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from overhaul.cli.consoles import stderr_console, stdout_console
+from overhaul.cli.consoles import stderr_console, stdout_console, step_progress
 from overhaul.cli.context import connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FAILED, EXIT_USAGE, fail
 from overhaul.domain.durations import DurationError, format_duration, parse_duration
@@ -434,14 +434,7 @@ class _Reporter:
 
     @contextmanager
     def progress(self, total: int) -> Iterator[None]:
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=True,
-        )
+        progress = step_progress(self.console)
         self._progress = progress
         with progress:
             self._overall = progress.add_task("steps", total=total)

@@ -24,6 +24,12 @@ from rich.table import Table
 
 from overhaul.cli.context import connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FAILED, EXIT_USAGE, fail
+from overhaul.cli.etcd_options import (
+    etcd_cacert_option,
+    etcd_cert_option,
+    etcd_endpoint_option,
+    etcd_key_option,
+)
 from overhaul.domain.durations import DurationError, parse_duration
 
 if TYPE_CHECKING:
@@ -125,21 +131,10 @@ def backup(
         help="Check a backup folder instead: every checksum and the etcd snapshot.",
         file_okay=False,
     ),
-    etcd_endpoint: str | None = typer.Option(
-        None,
-        "--etcd-endpoint",
-        metavar="URL",
-        help="The etcd member to snapshot, e.g. https://10.0.0.1:2379.",
-    ),
-    etcd_cacert: Path | None = typer.Option(
-        None, "--etcd-cacert", metavar="FILE", help="CA of etcd's server certificate."
-    ),
-    etcd_cert: Path | None = typer.Option(
-        None, "--etcd-cert", metavar="FILE", help="Client certificate for etcd."
-    ),
-    etcd_key: Path | None = typer.Option(
-        None, "--etcd-key", metavar="FILE", help="Key of the client certificate."
-    ),
+    etcd_endpoint: str | None = etcd_endpoint_option("The etcd member to snapshot"),
+    etcd_cacert: Path | None = etcd_cacert_option(),
+    etcd_cert: Path | None = etcd_cert_option(),
+    etcd_key: Path | None = etcd_key_option(),
     etcd_timeout: str = typer.Option(
         "10s",
         "--etcd-timeout",

@@ -22,8 +22,14 @@ import typer
 from overhaul import __version__
 from overhaul.cli.context import cluster_options, connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_USAGE, fail
-from overhaul.cli.preflight_commands import _check_direction, _load_snapshot, _target
+from overhaul.cli.etcd_options import (
+    etcd_cacert_option,
+    etcd_cert_option,
+    etcd_endpoint_option,
+    etcd_key_option,
+)
 from overhaul.cli.preflight_inputs import LiveExtras, note, read_live_extras
+from overhaul.cli.targets import load_snapshot, parse_target, refuse_downgrade
 from overhaul.domain.cluster import ClusterView
 from overhaul.domain.convert import server_version
 from overhaul.domain.durations import DurationError, format_duration, parse_duration
@@ -177,7 +183,7 @@ def _load_live(
     started = time.monotonic()
     with kube_errors(), connect(ctx, kubeconfig, context) as client:
         # A target older than the cluster is bad input: say so before reading the whole cluster.
-        _check_direction(target, ClusterView(server=server_version(client.version())))
+        refuse_downgrade(target, ClusterView(server=server_version(client.version())))
         note("reading the cluster...")
         view = load_cluster_view(client)
         note(f"read {len(view.nodes)} nodes and {len(view.pods)} pods in {time.monotonic() - started:.1f}s")
@@ -441,22 +447,10 @@ def plan(
     no_backup: bool = typer.Option(
         False, "--no-backup", help="Apply takes no backup before acting (default: it takes one)."
     ),
-    etcd_endpoint: str | None = typer.Option(
-        None,
-        "--etcd-endpoint",
-        metavar="URL",
-        help="Apply's backup also snapshots this etcd member (e.g. https://10.0.0.1:2379).",
-        show_default=False,
-    ),
-    etcd_cacert: Path | None = typer.Option(
-        None, "--etcd-cacert", metavar="FILE", help="The CA of etcd's server certificate.", show_default=False
-    ),
-    etcd_cert: Path | None = typer.Option(
-        None, "--etcd-cert", metavar="FILE", help="A client certificate etcd accepts.", show_default=False
-    ),
-    etcd_key: Path | None = typer.Option(
-        None, "--etcd-key", metavar="FILE", help="The key of --etcd-cert.", show_default=False
-    ),
+    etcd_endpoint: str | None = etcd_endpoint_option("Apply's backup also snapshots this etcd member"),
+    etcd_cacert: Path | None = etcd_cacert_option(),
+    etcd_cert: Path | None = etcd_cert_option(),
+    etcd_key: Path | None = etcd_key_option(),
     backup_dir: Path | None = typer.Option(
         None,
         "--backup-dir",
@@ -469,7 +463,7 @@ def plan(
 ) -> None:
     """Plan an upgrade to V: preflight, the version path, control-plane steps and PDB-aware worker
     waves (rolling, surge or blue-green), windows and a time estimate; writes plan.yaml and plan.md."""
-    target = _target(to)
+    target = parse_target(to)
     chosen = Strategy(_choice(strategy, "--strategy", tuple(s.value for s in Strategy)))
     spec_provider = _provider(
         _ProviderOptions(provider, exec_control_plane, exec_node, ssh_user, package_manager), chosen
@@ -513,12 +507,12 @@ def plan(
     extras = LiveExtras()
     server = ""
     if from_snapshot is not None:
-        cluster = _load_snapshot(from_snapshot)
+        cluster = load_snapshot(from_snapshot)
         source = f"snapshot:{from_snapshot}"
     else:
         cluster, extras, server = _load_live(ctx, kubeconfig, context, target)
         source = "live"
-    _check_direction(target, cluster)
+    refuse_downgrade(target, cluster)
     findings = _preflight(
         target,
         cluster,

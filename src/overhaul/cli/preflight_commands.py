@@ -20,10 +20,9 @@ from overhaul.cli.consoles import stdout_console
 from overhaul.cli.context import connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FINDINGS, EXIT_USAGE, fail
 from overhaul.cli.preflight_inputs import LiveExtras, note, read_live_extras, read_manifests
+from overhaul.cli.targets import load_snapshot, parse_target, refuse_downgrade
 from overhaul.domain.cluster import ClusterView
 from overhaul.domain.findings import Finding, Severity
-from overhaul.domain.version import Version, VersionError
-from overhaul.knowledge import releases
 from overhaul.preflight.checks import CHECK_IDS, UnknownCheckError, run_checks, validate_ids
 from overhaul.preflight.input import PreflightInput
 from overhaul.preflight.provider_skew import GENERIC, provider_names
@@ -31,21 +30,6 @@ from overhaul.preflight.report import PreflightReport
 
 OUTPUTS = ("table", "json", "junit")
 SEVERITY_STYLE = {Severity.BLOCKING: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
-
-
-def _target(text: str) -> Version:
-    try:
-        target = Version.parse(text)
-    except VersionError as err:
-        fail(f"--to: {err}", EXIT_USAGE)
-    if not releases.is_known(target):
-        known = releases.releases()
-        fail(
-            f"--to {text}: Kubernetes {target.major}.{target.minor} is not a known release "
-            f"(known: {known[0].minor} to {known[-1].minor})",
-            EXIT_USAGE,
-        )
-    return target
 
 
 def _day(text: str | None) -> dt.date:
@@ -66,22 +50,6 @@ def _provider(text: str) -> str | None:
     return None if name == GENERIC else name
 
 
-def _check_direction(target: Version, cluster: ClusterView) -> None:
-    """Exit 2 when the target is older than what the cluster runs (a downgrade)."""
-    current = cluster.server.version
-    if current is None:
-        return
-    older_minor = target.minor_key < current.minor_key
-    older_patch = (
-        target.minor_key == current.minor_key
-        and target.patch is not None
-        and current.patch is not None
-        and target.patch < current.patch
-    )
-    if older_minor or older_patch:
-        fail(f"--to {target}: the cluster already runs {current}; a downgrade is not an upgrade", EXIT_USAGE)
-
-
 def _load_cluster(
     ctx: typer.Context, kubeconfig: Path | None, context: str | None
 ) -> tuple[ClusterView, LiveExtras]:
@@ -96,15 +64,6 @@ def _load_cluster(
     for text in view.notes:
         note(f"note: {text}")
     return view, extras
-
-
-def _load_snapshot(path: Path) -> ClusterView:
-    from overhaul.kube.snapshot import SnapshotError, load_snapshot_view
-
-    try:
-        return load_snapshot_view(path)
-    except SnapshotError as err:
-        fail(f"--from-snapshot: {err}", EXIT_USAGE)
 
 
 def preflight(
@@ -162,7 +121,7 @@ def preflight(
     """Readiness for an upgrade to V: removed and deprecated APIs (live objects, manifests, Helm
     releases, API server metrics), version skew, end of support, PDBs that block drains, pods a
     drain would lose, capacity headroom and cluster health."""
-    target = _target(to)
+    target = parse_target(to)
     day = _day(today)
     provider_name = _provider(provider)
     if output not in OUTPUTS:
@@ -179,11 +138,11 @@ def preflight(
     cluster: ClusterView | None = None
     extras = LiveExtras()
     if from_snapshot is not None:
-        cluster = _load_snapshot(from_snapshot)
+        cluster = load_snapshot(from_snapshot)
     elif not no_cluster:
         cluster, extras = _load_cluster(ctx, kubeconfig, context)
     if cluster is not None:
-        _check_direction(target, cluster)
+        refuse_downgrade(target, cluster)
     data = PreflightInput(
         target=target,
         today=day,

@@ -430,28 +430,17 @@ def find_feasible(
     pod: PodFacts, nodes: Iterable[NodeFacts], wanted: int
 ) -> tuple[list[NodeFacts], list[Rejection], int]:
     """Filters `nodes` in order until `wanted` fit: (fitting nodes, rejections, nodes looked at).
-    A pod with only cpu/memory/storage requests on an untainted, schedulable node is decided inline:
-    that is most pods on most nodes, and this loop runs for every decision."""
+    The reference, with `pick_node`, of kube-scheduler's filter and score phases: `find_and_pick`
+    and `NodeScores` do the same faster, and the property tests hold them to it."""
     feasible: list[NodeFacts] = []
     rejections: list[Rejection] = []
     processed = 0
-    simple = not pod.node_selector and pod.affinity_terms is None and not pod.extended
-    cpu, memory, storage = pod.cpu, pod.memory, pod.storage
     for node in nodes:
         processed += 1
-        if not (
-            simple
-            and not node.unschedulable
-            and not node.taints
-            and node.pods < node.max_pods
-            and cpu <= node.free_cpu
-            and memory <= node.free_memory
-            and storage <= node.free_storage
-        ):
-            rejection = filter_node(pod, node)
-            if rejection is not None:
-                rejections.append(rejection)
-                continue
+        rejection = filter_node(pod, node)
+        if rejection is not None:
+            rejections.append(rejection)
+            continue
         feasible.append(node)
         if len(feasible) >= wanted:
             break
@@ -502,7 +491,6 @@ def find_and_pick(
     rejections: list[Rejection] = []
     processed = found = 0
     simple = not pod.node_selector and pod.affinity_terms is None and not pod.extended
-    cpu, memory, storage = pod.cpu, pod.memory, pod.storage
     pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
     spreading = pod.owner is not None and bool(owner_on_node or owner_in_zone)
     best: NodeFacts | None = None  # the first node with the best LeastAllocated score
@@ -511,15 +499,7 @@ def find_and_pick(
     owners: list[tuple[int, int, NodeFacts]] = []  # nodes with the owner's pods: (found, half, node)
     for node in nodes:
         processed += 1
-        if not (
-            simple
-            and not node.unschedulable
-            and not node.taints
-            and node.pods < node.max_pods
-            and cpu <= node.free_cpu
-            and memory <= node.free_memory
-            and storage <= node.free_storage
-        ):
+        if not (simple and _fits_plainly(pod, node)):
             rejection = filter_node(pod, node)
             if rejection is not None:
                 rejections.append(rejection)
@@ -591,18 +571,23 @@ def _shape(pod: PodFacts) -> Shape | None:
     return (pod.cpu, pod.memory, pod.storage, pod.nonzero_cpu, pod.nonzero_memory, pod.tolerations)
 
 
-def _fits(pod: PodFacts, node: NodeFacts) -> bool:
-    """filter_node(pod, node) is None, decided inline in the common case (as find_feasible does)."""
-    if (
+def _fits_plainly(pod: PodFacts, node: NodeFacts) -> bool:
+    """A pod with only cpu/memory/storage requests fits an untainted, schedulable node with room:
+    that is most pods on most nodes, decided without `filter_node`'s reasons."""
+    return (
         not node.unschedulable
         and not node.taints
         and node.pods < node.max_pods
         and pod.cpu <= node.free_cpu
         and pod.memory <= node.free_memory
         and pod.storage <= node.free_storage
-    ):
-        return True
-    return filter_node(pod, node) is None
+    )
+
+
+def _fits(pod: PodFacts, node: NodeFacts) -> bool:
+    """filter_node(pod, node) is None, for a pod with a `Shape` (no selector, affinity or extended
+    resources), the common case decided inline."""
+    return _fits_plainly(pod, node) or filter_node(pod, node) is None
 
 
 class NodeScores:

@@ -782,17 +782,8 @@ class Applier:
                     if facts.unschedulable and not node.cordoned:
                         self._emit(DryRunAction(step.id, node.name, f"kubectl uncordon {node.name}"))
                     continue
-                spec = step.drain
-                flags = "--ignore-daemonsets" if spec is None or spec.ignore_daemonsets else ""
-                if spec is None or spec.delete_emptydir_data:
-                    flags += " --delete-emptydir-data"
-                if spec is not None and spec.force:
-                    flags += " --force"
-                if spec is not None:
-                    flags += f" --timeout {spec.timeout_seconds}s"
-                    if spec.grace_period_seconds >= 0:
-                        flags += f" --grace-period {spec.grace_period_seconds}"
-                self._emit(DryRunAction(step.id, node.name, f"kubectl drain {node.name} {flags.strip()}"))
+                drain = f"kubectl drain {node.name} {_drain_flags(step)}"
+                self._emit(DryRunAction(step.id, node.name, drain))
                 upgrade = self.upgrader.upgrade(
                     NodeTarget(node.name, node.role.value, node.zone, node.address),
                     Version.parse(step.version),

@@ -12,8 +12,8 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ from overhaul.sim import errors, tables
 from overhaul.sim.api import deprecations, discovery
 from overhaul.sim.api.deprecations import Deprecation
 from overhaul.sim.api.health import HealthChecks, UnknownCheckError
-from overhaul.sim.api.metrics import ApiMetrics, client_of
+from overhaul.sim.api.metrics import ApiMetrics, RequestInfo, client_of
 from overhaul.sim.api.routing import GroupPath, ResourcePath, parse_api_path
 from overhaul.sim.cluster import CRDS_KEY, Cluster, DeleteOptions, WriteOptions
 from overhaul.sim.eviction import evict
@@ -66,18 +66,7 @@ def error_response(err: errors.ApiError) -> Response:
     return json_response(err.status(), err.code, err.headers)
 
 
-@dataclass
-class RequestInfo:
-    """What the metrics need to know about a request once it is answered."""
-
-    verb: str = ""
-    group: str = ""
-    version: str = ""
-    resource: str = ""
-    subresource: str = ""
-    scope: str = ""
-    dry_run: bool = False
-    deprecation: Deprecation | None = None  # a deprecated resource version: warn and count
+REQUEST_INFO_KEY = "overhaul.request_info"  # the ASGI scope's slot for a request's RequestInfo
 
 
 def _accepts_table(accept: str) -> bool:
@@ -129,12 +118,26 @@ class SimApi:
                     await task
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        info = RequestInfo()
+        scope[REQUEST_INFO_KEY] = info
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False) and info.verb:
+                self.metrics.observe_latency(info, time.perf_counter() - started)
+
+        await self.app(scope, receive, timed_send)
 
     # ----- entry ---------------------------------------------------------------------------
 
     async def dispatch(self, request: Request) -> Response:
-        info = RequestInfo()
+        info = request.scope.get(REQUEST_INFO_KEY)
+        if not isinstance(info, RequestInfo):
+            info = RequestInfo()
         client = client_of(request.headers.get("user-agent", ""))
         try:
             response = await self._dispatch(request, info)
@@ -149,17 +152,7 @@ class SimApi:
                 info.group, info.version, info.resource, info.subresource, deprecation.removed_release
             )
         if info.verb:
-            self.metrics.count(
-                info.verb,
-                info.group,
-                info.version,
-                info.resource,
-                info.subresource,
-                info.scope,
-                response.status_code,
-                client,
-                info.dry_run,
-            )
+            self.metrics.count(info, response.status_code, client)
         return response
 
     def _authorized(self, request: Request) -> bool:

@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from overhaul.sim.api.deprecations import Deprecation
+
+# kube-apiserver's buckets for `apiserver_request_duration_seconds` (k8s.io/apiserver/pkg/endpoints/metrics).
+LATENCY_BUCKETS = (
+    0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0,
+    20.0, 30.0, 45.0, 60.0,
+)  # fmt: skip
+# Long-running requests are not timed, as the apiserver's latency SLOs leave them out.
+LONG_RUNNING_VERBS = frozenset({"WATCH", "CONNECT"})
+
+
+@dataclass
+class RequestInfo:
+    """What the metrics need to know about a request once it is answered."""
+
+    verb: str = ""
+    group: str = ""
+    version: str = ""
+    resource: str = ""
+    subresource: str = ""
+    scope: str = ""
+    dry_run: bool = False
+    deprecation: Deprecation | None = None  # a deprecated resource version: warn and count
 
 
 class ApiMetrics:
     """`apiserver_request_total` by verb, group, version, resource, subresource, scope, code and client;
+    `apiserver_request_duration_seconds`, from the request's arrival to the last byte of its answer
+    handed to the connection (the latency the Kubernetes API call SLOs are stated in);
     `apiserver_requested_deprecated_apis`, 1 per deprecated resource version requested since start."""
 
     def __init__(self) -> None:
@@ -27,6 +55,14 @@ class ApiMetrics:
                 "code",
                 "client",
             ],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "apiserver_request_duration_seconds",
+            "[STABLE] Response latency distribution in seconds for each verb, dry run value, group, "
+            "version, resource, subresource, scope and component.",
+            ["verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component"],
+            buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.watchers = Gauge(
@@ -50,30 +86,28 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    def count(
-        self,
-        verb: str,
-        group: str,
-        version: str,
-        resource: str,
-        subresource: str,
-        scope: str,
-        code: int,
-        client: str,
-        dry_run: bool = False,
-    ) -> None:
-        self.requests.labels(
-            verb,
-            "All" if dry_run else "",
-            group,
-            version,
-            resource,
-            subresource,
-            scope,
+    def count(self, info: RequestInfo, code: int, client: str) -> None:
+        self.requests.labels(*self._labels(info), str(code), client).inc()
+
+    def observe_latency(self, info: RequestInfo, seconds: float) -> None:
+        """One answered request's latency; long-running ones (watches) are not timed."""
+        if info.verb not in LONG_RUNNING_VERBS:
+            self.latency.labels(*self._labels(info)).observe(seconds)
+
+    @staticmethod
+    def _labels(info: RequestInfo) -> tuple[str, ...]:
+        """verb, dry_run, group, version, resource, subresource, scope, component."""
+        dry_run = "All" if info.dry_run else ""
+        return (
+            info.verb,
+            dry_run,
+            info.group,
+            info.version,
+            info.resource,
+            info.subresource,
+            info.scope,
             "apiserver",
-            str(code),
-            client,
-        ).inc()
+        )
 
     def requested_deprecated(
         self, group: str, version: str, resource: str, subresource: str, removed_release: str

@@ -42,8 +42,10 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+# Two workers, a test file each at a time: a file's tests share its clusters, and most of the
+# suite's time is spent waiting on simulated clusters, not on the CPU.
 pytest: $(STAMP) system-deps
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile
 
 test: $(STAMP) system-deps lint typecheck contracts pytest
 

@@ -41,22 +41,11 @@ def sim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SimProcess]:
 @pytest.fixture
 def api(sim: SimProcess) -> Iterator[httpx.Client]:
     with sim.client() as client:
-        create(client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        objects.create_all(client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
         yield client
 
 
 # ----- helpers --------------------------------------------------------------------------------------
-
-
-def create(api: httpx.Client, *manifests: JSONDict) -> None:
-    for obj in manifests:
-        version, kind = obj["apiVersion"], obj["kind"]
-        root = "/api/v1" if version == "v1" else f"/apis/{version}"
-        plural = {"PodDisruptionBudget": "poddisruptionbudgets"}.get(kind, kind.lower() + "s")
-        ns = obj["metadata"].get("namespace")
-        path = f"{root}/namespaces/{ns}/{plural}" if ns else f"{root}/{plural}"
-        response = api.post(path, json=obj)
-        assert response.status_code == 201, response.text
 
 
 def set_unschedulable(api: httpx.Client, node: str, value: bool) -> None:
@@ -88,7 +77,7 @@ def place(api: httpx.Client, on: Sequence[str], *manifests: JSONDict, ready_pods
     others = [w for w in WORKERS if w not in on]
     for node in others:
         set_unschedulable(api, node, True)
-    create(api, *manifests)
+    objects.create_all(api, *manifests)
     running = eventually(
         lambda: (lambda p: p if len([x for x in p if ready(x)]) >= ready_pods else None)(pods(api)),
         f"{ready_pods} ready pods",

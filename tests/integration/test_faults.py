@@ -48,7 +48,7 @@ def sim(tmp_path: Path) -> Iterator[SimProcess]:
 @pytest.fixture
 def api(sim: SimProcess) -> Iterator[httpx.Client]:
     with sim.client() as client:
-        create(client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        objects.create_all(client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
         yield client
 
 
@@ -60,17 +60,6 @@ def set_faults(api: httpx.Client, **settings: Any) -> JSONDict:
     assert response.status_code == 200, response.text
     state: JSONDict = response.json()
     return state
-
-
-def create(api: httpx.Client, *manifests: JSONDict) -> None:
-    for obj in manifests:
-        version, kind = obj["apiVersion"], obj["kind"]
-        root = "/api/v1" if version == "v1" else f"/apis/{version}"
-        plural = {"PodDisruptionBudget": "poddisruptionbudgets"}.get(kind, kind.lower() + "s")
-        ns = obj["metadata"].get("namespace")
-        path = f"{root}/namespaces/{ns}/{plural}" if ns else f"{root}/{plural}"
-        response = api.post(path, json=obj)
-        assert response.status_code == 201, response.text
 
 
 def configmap(name: str) -> JSONDict:
@@ -129,7 +118,7 @@ def place(api: httpx.Client, on: Sequence[str], *manifests: JSONDict, selector: 
     others = [w for w in WORKERS if w not in on]
     for node in others:
         set_unschedulable(api, node, True)
-    create(api, *manifests)
+    objects.create_all(api, *manifests)
     eventually(lambda: len(ready_pods(api, selector)) >= count, f"{count} ready pods", timeout=30)
     for node in others:
         set_unschedulable(api, node, False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 JSONDict = dict[str, Any]
 IMAGE = "registry.k8s.io/pause:3.10"
 
@@ -83,3 +85,15 @@ def bare_pod(ns: str, name: str, **spec: Any) -> JSONDict:
         "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
         "spec": template({"app": name}, **spec)["spec"],
     }
+
+
+def create_all(api: httpx.Client, *manifests: JSONDict) -> None:
+    """POSTs each manifest to its collection (core or named group; plural = kind + s, PDBs aside)."""
+    for obj in manifests:
+        version, kind = obj["apiVersion"], obj["kind"]
+        root = "/api/v1" if version == "v1" else f"/apis/{version}"
+        plural = {"PodDisruptionBudget": "poddisruptionbudgets"}.get(kind, kind.lower() + "s")
+        ns = obj["metadata"].get("namespace")
+        path = f"{root}/namespaces/{ns}/{plural}" if ns else f"{root}/{plural}"
+        response = api.post(path, json=obj)
+        assert response.status_code == 201, response.text

@@ -587,17 +587,14 @@ def test_a_failing_object_is_reported_and_exits_1(
         items.append({**items[0], "metadata": {"name": "Not_A_Valid_Name", "namespace": NS}})
 
     rewrite(copy, f"resources/namespaces/{NS}/configmaps.json", bad_name)
-    done = overhaul(
-        "restore",
-        "--kubeconfig",
-        str(target.kubeconfig),
-        "--from",
-        str(copy),
-        "--key-file",
-        str(keyfile),
-        "-n",
-        NS,
-    )
+    base = ["restore", "--kubeconfig", str(target.kubeconfig), "--from", str(copy)]
+    base += ["--key-file", str(keyfile)]
+    # A dry run asks the server (dryRun=All) and so finds the refusal before anything is written.
+    dry = overhaul(*base, "-n", NS, "--dry-run")
+    assert dry.returncode == 1, dry.stdout + dry.stderr
+    assert f"failed: ConfigMap {NS}/Not_A_Valid_Name" in dry.stdout
+    assert "the server would refuse it" in dry.stdout and "(422)" in dry.stdout
+    done = overhaul(*base, "-n", NS)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"failed: ConfigMap {NS}/Not_A_Valid_Name" in done.stdout
     assert "(422)" in done.stdout

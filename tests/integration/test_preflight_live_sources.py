@@ -181,10 +181,9 @@ def test_requests_to_a_deprecated_api_reach_preflight_through_the_metric(
 def test_a_crd_still_storing_an_unserved_version_is_reported(sim: SimProcess, api: httpx.Client) -> None:
     schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
     name = "gizmos.live.example.com"
-    create(
-        api,
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-        {
+
+    def crd(*versions: tuple[str, bool, bool]) -> JSON:
+        return {
             "apiVersion": "apiextensions.k8s.io/v1",
             "kind": "CustomResourceDefinition",
             "metadata": {"name": name},
@@ -193,21 +192,24 @@ def test_a_crd_still_storing_an_unserved_version_is_reported(sim: SimProcess, ap
                 "scope": "Namespaced",
                 "names": {"kind": "Gizmo", "plural": "gizmos", "singular": "gizmo", "listKind": "GizmoList"},
                 "versions": [
-                    {"name": "v1alpha1", "served": False, "storage": False, "schema": schema},
-                    {"name": "v1", "served": True, "storage": True, "schema": schema},
+                    {"name": version, "served": served, "storage": storage, "schema": schema}
+                    for version, served, storage in versions
                 ],
             },
-        },
-    )
+        }
+
+    create(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd(("v1alpha1", True, True)))
     path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
-    assert api.get(path).json()["status"]["storedVersions"] == ["v1"]
+    assert api.get(path).json()["status"]["storedVersions"] == ["v1alpha1"]
     _, report, _ = preflight(sim, "--to", "1.35")
     assert name not in names(report, "removed-api")
-    # Objects were written at v1alpha1 when it was the storage version: the apiserver keeps it listed.
-    crd = api.get(path).json()
-    crd["status"]["storedVersions"] = ["v1alpha1", "v1"]
-    updated = api.put(f"{path}/status", json=crd)
+    # v1 becomes the storage version and v1alpha1 is no longer served; objects written at
+    # v1alpha1 may still be stored so, and the apiserver keeps it listed until a migration.
+    moved = crd(("v1alpha1", False, False), ("v1", True, True))
+    moved["metadata"]["resourceVersion"] = api.get(path).json()["metadata"]["resourceVersion"]
+    updated = api.put(path, json=moved)
     assert updated.status_code == 200, updated.text
+    assert updated.json()["status"]["storedVersions"] == ["v1alpha1", "v1"]
     _, report, _ = preflight(sim, "--to", "1.35")
     [finding] = [f for f in findings(report, "removed-api") if f["object"]["name"] == name]
     assert finding["severity"] == "warning" and finding["object"]["kind"] == "CustomResourceDefinition"

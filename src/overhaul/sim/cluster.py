@@ -470,7 +470,8 @@ class Cluster:
             if changed:
                 meta["generation"] = int(old_meta["generation"]) + 1
         if gk == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            self._crd_status(new)
+            self._crd_status(new, old)
+            _check_stored_versions(new)
         meta["resourceVersion"] = old_meta.get("resourceVersion")
         return new
 
@@ -756,13 +757,18 @@ class Cluster:
 
     # ----- custom resource definitions ----------------------------------------------------
 
-    def _crd_status(self, crd: JSONDict) -> None:
+    def _crd_status(self, crd: JSONDict, before: JSONDict | None = None) -> None:
+        """The status the apiextensions apiserver keeps: `storedVersions` lists every version ever
+        the storage version, in order (`before` is the object's previous state, whose list is kept:
+        objects written then may still be stored at those versions until migrated)."""
         spec = crd.get("spec") or {}
+        stored = list(((before or {}).get("status") or {}).get("storedVersions") or [])
         storage = [v["name"] for v in spec.get("versions") or [] if v.get("storage")]
+        stored += [name for name in storage if name not in stored]
         now = self.now()
         crd["status"] = {
             "acceptedNames": spec.get("names") or {},
-            "storedVersions": storage,
+            "storedVersions": stored,
             "conditions": [
                 {
                     "type": "NamesAccepted",
@@ -827,7 +833,7 @@ class Cluster:
         if gk in GENERATION_KINDS or rt.is_custom:
             meta.setdefault("generation", 1)
         if rt.key == CRDS_KEY:
-            self._crd_status(obj)
+            self._crd_status(obj, obj)  # a loaded CRD (a snapshot) keeps the versions it had stored
         stored = self.store.put(rt.key, obj)
         self._after_write(rt, stored)
         return stored
@@ -856,3 +862,21 @@ def _patch_rv(body: Any) -> Any:
         if isinstance(meta, dict):
             return meta.get("resourceVersion")
     return None
+
+
+def _check_stored_versions(crd: JSONDict) -> None:
+    """A spec update may not drop a version objects may still be stored at (the apiextensions
+    apiserver's `must appear in spec.versions`): the storage version migration comes first."""
+    served = {v.get("name") for v in (crd.get("spec") or {}).get("versions") or []}
+    causes = [
+        (
+            f"status.storedVersions[{i}]",
+            "FieldValueInvalid",
+            f'Invalid value: "{v}": must appear in spec.versions',
+        )
+        for i, v in enumerate(crd["status"]["storedVersions"])
+        if v not in served
+    ]
+    if causes:
+        name = crd["metadata"].get("name", "")
+        raise errors.invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)

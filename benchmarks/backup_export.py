@@ -23,13 +23,12 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from list_pods import Sim, kubectl_version
+from list_pods import Sim, kubectl_setup, kubectl_version
 from measure import measure
 from preflight import wait_for_pods
 
@@ -99,12 +98,7 @@ def main() -> int:
                 f"backup_export: {expected} pods in {sim.startup_seconds + settle:.0f}s; measuring ...",
                 flush=True,
             )
-            env = {**os.environ, "KUBECACHEDIR": str(work / "kubecache")}
-            env.pop("KUBECONFIG", None)
-            kube = [kubectl, "--kubeconfig", str(sim.kubeconfig)]
-            subprocess.run(
-                [*kube, "get", "namespaces"], env=env, capture_output=True, check=True
-            )  # discovery
+            _, env = kubectl_setup(kubectl, sim, work / "kubecache")  # the loop script names kubectl itself
             ours = [
                 sys.executable,
                 "-m",

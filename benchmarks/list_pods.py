@@ -147,14 +147,21 @@ def kubectl_version(kubectl: str) -> str:
     return str(json.loads(out.stdout)["clientVersion"]["gitVersion"])
 
 
+def kubectl_setup(kubectl: str, sim: Sim, cache: Path) -> tuple[list[str], dict[str, str]]:
+    """kubectl's command for the sim and its environment (a discovery cache of its own, no
+    KUBECONFIG), discovery fetched once so that the measurements leave it out."""
+    env = {**os.environ, "KUBECACHEDIR": str(cache)}
+    env.pop("KUBECONFIG", None)
+    base = [kubectl, "--kubeconfig", str(sim.kubeconfig)]
+    subprocess.run([*base, "get", "namespaces"], env=env, capture_output=True, check=True)
+    return base, env
+
+
 def run_kubectl_get(kubectl: str, sim: Sim, cache: Path, *args: str) -> dict[str, Any]:
     """`kubectl get ARGS` against the sim: wall time, kubectl's CPU and peak memory, the server's CPU
     over the same interval, the server's own latency for the LIST calls it answered (see
     `server_list_latency`) and the lines kubectl printed."""
-    env = {**os.environ, "KUBECACHEDIR": str(cache)}
-    env.pop("KUBECONFIG", None)
-    base = [kubectl, "--kubeconfig", str(sim.kubeconfig)]
-    subprocess.run([*base, "get", "namespaces"], env=env, capture_output=True, check=True)  # warm discovery
+    base, env = kubectl_setup(kubectl, sim, cache)
     server = psutil.Process(sim.proc.pid)
     server_cpu = cpu_seconds(server)
     latency_before = pod_list_latency(sim)

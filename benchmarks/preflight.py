@@ -19,14 +19,13 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from list_pods import Sim, kubectl_version
+from list_pods import Sim, kubectl_setup, kubectl_version
 from measure import measure as measure_process
 
 RESULTS = Path(__file__).parent / "results" / "preflight.json"
@@ -84,12 +83,7 @@ def main() -> int:
                 f"preflight: {expected} pods in {sim.startup_seconds + settle:.0f}s; measuring ...",
                 flush=True,
             )
-            env = {**os.environ, "KUBECACHEDIR": str(work / "kubecache")}
-            env.pop("KUBECONFIG", None)
-            kube = [kubectl, "--kubeconfig", str(sim.kubeconfig)]
-            subprocess.run(
-                [*kube, "get", "namespaces"], env=env, capture_output=True, check=True
-            )  # discovery
+            kube, env = kubectl_setup(kubectl, sim, work / "kubecache")
             ours = [sys.executable, "-m", "overhaul", "preflight", "--kubeconfig", str(sim.kubeconfig)]
             ours += ["--to", "1.35", "-o", "json"]
             rounds = []

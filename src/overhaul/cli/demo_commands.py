@@ -526,7 +526,10 @@ def _prepare(out: Path) -> Path:
     out = out.expanduser().absolute()
     if out.exists() and not out.is_dir():
         fail(f"--out {out}: not a directory", EXIT_USAGE)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        fail(f"--out {out}: cannot create it: {err.strerror}", EXIT_USAGE)
     present = [name for name in OWN if (out / name).exists()]
     if present and not (out / MARKER).exists():
         fail(

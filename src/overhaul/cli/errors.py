@@ -49,8 +49,22 @@ def run_guarded(app: typer.Typer) -> None:
         print("overhaul: aborted", file=sys.stderr)
         sys.exit(130)
     except _CLICK_ERROR as err:
-        err.show()
+        print(_one_line(err), file=sys.stderr)
         sys.exit(EXIT_USAGE if isinstance(err, _USAGE_ERROR) else err.exit_code)
     except KeyboardInterrupt:
         print("overhaul: interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as err:  # the machine refused (a file, a socket) where no command expected it
+        where = f": {err.filename}" if err.filename else ""
+        print(f"overhaul: {err.strerror or err}{where}", file=sys.stderr)
+        sys.exit(EXIT_FAILED)
+
+
+def _one_line(err: Any) -> str:
+    """click's usage error in one line, naming the command and where its help is (click itself
+    prints the usage, a hint and the error on three)."""
+    message = " ".join(str(err.format_message()).split())
+    ctx = getattr(err, "ctx", None)
+    if ctx is None:
+        return f"overhaul: {message}"
+    return f"{ctx.command_path}: {message} (see '{ctx.command_path} --help')"

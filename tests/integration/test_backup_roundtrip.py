@@ -570,6 +570,11 @@ def test_existing_objects_are_skipped_or_updated(
             headers={"Content-Type": "application/merge-patch+json"},
         )
         assert patched.is_success
+        # A dry run sends each replacement with dryRun=All: judged by the server, written nowhere.
+        dry = overhaul(*args, "--existing", "update", "-n", NS, "--dry-run", "-o", "json")
+        assert dry.returncode == 0, dry.stderr
+        assert json.loads(dry.stdout)["summary"]["updated"] > 0
+        assert api.get(path).json()["data"] == {"LEVEL": "changed"}
         update = overhaul(*args, "--existing", "update", "-n", NS)
         assert update.returncode == 0, update.stderr
         assert "updated" in update.stdout

@@ -78,7 +78,9 @@ class ClusterWriter(ClusterReader, Protocol):
         """Creates the object; raises ObjectExists (409 AlreadyExists) or ObjectRejected."""
         ...
 
-    def replace(self, resource: ServedResource, namespace: str | None, name: str, body: JSON) -> JSON:
+    def replace(
+        self, resource: ServedResource, namespace: str | None, name: str, body: JSON, *, dry_run: bool = False
+    ) -> JSON:
         """Replaces the object (body carries the current resourceVersion); raises ObjectRejected."""
         ...
 

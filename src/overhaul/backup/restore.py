@@ -323,23 +323,23 @@ class _Run:
         through the restore. Objects whose namespace or CRD the restore would create first (the
         server answers 404) cannot be judged yet and count as to be created."""
         live = self.target.get(resource, ns, name)  # None too while its CRD is not yet created
-        if live is not None:
-            if self.options.existing == "skip":
-                return _result(obj, Outcome.SKIPPED, "exists")
-            return _result(obj, Outcome.UPDATED, "would be replaced")
         body = copy.deepcopy(obj)
         _meta(body).pop("ownerReferences", None)  # the owners are not restored in a dry run
         try:
+            if live is not None:
+                if self.options.existing == "skip":
+                    return _result(obj, Outcome.SKIPPED, "exists")
+                _meta(body)["resourceVersion"] = _meta(live).get("resourceVersion")
+                self.target.replace(resource, ns, name, body, dry_run=True)
+                return _result(obj, Outcome.UPDATED, "would be replaced (the server accepted a dry run)")
             self.target.create(resource, ns, body, dry_run=True)
         except ObjectExists:  # created meanwhile
-            if self.options.existing == "skip":
-                return _result(obj, Outcome.SKIPPED, "exists")
-            return _result(obj, Outcome.UPDATED, "would be replaced")
+            return _result(obj, Outcome.SKIPPED, "exists (created meanwhile)")
         except ObjectRejected as err:
             if err.code == 404:
                 return _result(obj, Outcome.CREATED, "would be created (after its namespace or CRD)")
             return _result(obj, Outcome.FAILED, f"the server would refuse it: {err}")
-        return _result(obj, Outcome.CREATED, "would be created (the server accepted it in a dry run)")
+        return _result(obj, Outcome.CREATED, "would be created (the server accepted a dry run)")
 
     def wait_established(self, crds: list[JSON], results: list[ObjectResult]) -> list[ObjectResult]:
         """Waits until every restored CRD is Established; those that are not in time fail."""

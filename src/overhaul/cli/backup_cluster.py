@@ -71,9 +71,12 @@ class KubeBackupCluster:
         except ApiError as err:
             raise _rejected(err) from err
 
-    def replace(self, resource: ServedResource, namespace: str | None, name: str, body: JSON) -> JSON:
+    def replace(
+        self, resource: ServedResource, namespace: str | None, name: str, body: JSON, *, dry_run: bool = False
+    ) -> JSON:
+        params = {"dryRun": "All"} if dry_run else None
         try:
-            return self.client.put(_path(resource, namespace, name), body)
+            return self.client.put(_path(resource, namespace, name), body, params)
         except Unauthorized:
             raise
         except ApiError as err:

@@ -225,7 +225,7 @@ def test_eks_blocks_a_managed_node_group_behind_the_control_plane(sim: SimProces
     create(api, "/api/v1/nodes", node("ng-behind", "v1.33.6", nodegroup))
     create(api, "/api/v1/nodes", node("ng-current", "v1.34.2", nodegroup))
     create(api, "/api/v1/nodes", node("self-managed", "v1.33.6"))
-    _, generic, _ = preflight(sim, "--to", "1.35")
+    _, generic, _ = preflight(sim, "--to", "1.35", "--provider", "generic")
     assert names(generic, "version-skew", "blocking") == set()
     code, eks, stderr = preflight(sim, "--to", "1.35", "--provider", "eks")
     assert code == 3, stderr
@@ -233,10 +233,14 @@ def test_eks_blocks_a_managed_node_group_behind_the_control_plane(sim: SimProces
     assert finding["object"]["name"] == "ng-behind" and "Amazon EKS refuses" in finding["message"]
     [path] = findings(eks, "upgrade-path")
     assert "Amazon EKS" in path["message"]
+    # By default the provider is told by the nodes' labels: the managed node group's name EKS.
+    code, detected, stderr = preflight(sim, "--to", "1.35")
+    assert code == 3 and detected["findings"] == eks["findings"], stderr
+    assert "provider rules: Amazon EKS, whose node labels the nodes carry" in stderr
+    assert "(--provider generic to ignore)" in stderr
     code, report, stderr = preflight(sim, "--to", "1.35", "--provider", "openshift")
-    assert (
-        code == 2 and report == {} and "--provider openshift: choose one of generic, aks, eks, gke" in stderr
-    )
+    assert code == 2 and report == {}
+    assert "--provider openshift: choose one of auto, generic, aks, eks, gke" in stderr
 
 
 # ------------------------------------------------------------- control-plane skew (runs last)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from overhaul.domain.findings import Severity
-from overhaul.preflight.provider_skew import provider_names, rules_of
+from overhaul.preflight.provider_skew import choose_provider, provider_names, rules_of
 from overhaul.preflight.versions import upgrade_path_check, version_skew
 from tests.unit.preflight_views import cluster, data, node, of
 
@@ -13,9 +13,24 @@ POOL = {"cloud.google.com/gke-nodepool": "default-pool"}
 
 
 def test_the_provider_names_come_from_the_data() -> None:
-    assert provider_names() == ("generic", "aks", "eks", "gke")
+    assert provider_names() == ("auto", "generic", "aks", "eks", "gke")
     assert rules_of("generic") is None and rules_of(None) is None
     assert rules_of("eks") is not None
+
+
+def test_auto_takes_the_one_provider_the_node_labels_name() -> None:
+    eks = choose_provider("auto", cluster([node("ng-a", labels=MANAGED), node("self")]))
+    assert eks.name == "eks" and "Amazon EKS" in eks.note and "--provider generic" in eks.note
+    assert choose_provider("auto", cluster([node("f", labels=FARGATE)])).name == "eks"
+    assert choose_provider("auto", cluster([node("p", labels=POOL)]), "--rules").name == "gke"
+    # No provider's labels (self-managed EKS nodes look like any others): the upstream rules.
+    assert choose_provider("auto", cluster([node("plain")])) == choose_provider("generic", None)
+    assert choose_provider("auto", None).name is None
+    both = choose_provider("auto", cluster([node("ng-a", labels=MANAGED), node("p", labels=POOL)]), "--rules")
+    assert both.name is None and "several providers (eks, gke); give --rules" in both.note
+    # Given explicitly, a provider applies whatever the labels say, and says nothing.
+    assert choose_provider("gke", cluster([node("ng-a", labels=MANAGED)])).note == ""
+    assert choose_provider("generic", cluster([node("ng-a", labels=MANAGED)])).name is None
 
 
 def test_eks_blocks_a_managed_node_group_behind_the_control_plane() -> None:

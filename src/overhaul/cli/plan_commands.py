@@ -9,6 +9,7 @@ the files not written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import sys
@@ -62,7 +63,7 @@ from overhaul.planning.planfile import dumps_plan
 from overhaul.planning.windows import WindowError, parse_window
 from overhaul.preflight.checks import CHECK_IDS, run_checks
 from overhaul.preflight.input import PreflightInput
-from overhaul.preflight.provider_skew import GENERIC, provider_names
+from overhaul.preflight.provider_skew import AUTO, GENERIC, choose_provider, provider_names
 
 
 def _choice(text: str, option: str, choices: tuple[str, ...]) -> str:
@@ -381,10 +382,11 @@ def plan(
         help="kubeadm: the nodes' package manager (default apt).",
     ),
     rules: str = typer.Option(
-        GENERIC,
+        AUTO,
         "--rules",
         metavar="NAME",
-        help=f"A managed provider's stricter node-version rules: {', '.join(provider_names())}.",
+        help=f"A managed provider's stricter node-version rules: {', '.join(provider_names())}. "
+        "auto: the one the nodes' labels name, else generic.",
     ),
     force: bool = typer.Option(
         False, "--force", help="Let drains delete pods that no controller recreates (they are lost)."
@@ -513,11 +515,15 @@ def plan(
         cluster, extras, server = _load_live(ctx, kubeconfig, context, target)
         source = "live"
     refuse_downgrade(target, cluster)
+    chosen_rules = choose_provider(rules_name, cluster, "--rules")
+    if chosen_rules.note:
+        note(chosen_rules.note)
+    spec = dataclasses.replace(spec, rules=chosen_rules.name or GENERIC)
     findings = _preflight(
         target,
         cluster,
         extras,
-        rules=rules_name,
+        rules=spec.rules,
         accepted=accept,
         adds_nodes=chosen is not Strategy.ROLLING,
         now=now,

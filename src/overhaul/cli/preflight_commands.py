@@ -25,7 +25,7 @@ from overhaul.domain.cluster import ClusterView
 from overhaul.domain.findings import Finding, Severity
 from overhaul.preflight.checks import CHECK_IDS, UnknownCheckError, run_checks, validate_ids
 from overhaul.preflight.input import PreflightInput
-from overhaul.preflight.provider_skew import GENERIC, provider_names
+from overhaul.preflight.provider_skew import AUTO, choose_provider, provider_names
 from overhaul.preflight.report import PreflightReport
 
 OUTPUTS = ("table", "json", "junit")
@@ -41,13 +41,13 @@ def _day(text: str | None) -> dt.date:
         fail(f"--today {text}: not a YYYY-MM-DD date", EXIT_USAGE)
 
 
-def _provider(text: str) -> str | None:
-    """The provider whose rules apply (None: generic, the upstream policy alone); exit 2 otherwise."""
+def _provider(text: str) -> str:
+    """`--provider` as given, checked (exit 2 for one that is not known)."""
     name = text.strip().lower()
     known = provider_names()
     if name not in known:
         fail(f"--provider {text}: choose one of {', '.join(known)}", EXIT_USAGE)
-    return None if name == GENERIC else name
+    return name
 
 
 def _load_cluster(
@@ -100,12 +100,12 @@ def preflight(
         show_default=False,
     ),
     provider: str = typer.Option(
-        GENERIC,
+        AUTO,
         "--provider",
         metavar="NAME",
         help=f"The managed provider whose stricter node-version rules apply on top of the upstream "
         f"skew policy (e.g. EKS node groups on the control plane's minor before its upgrade): "
-        f"{', '.join(provider_names())}.",
+        f"{', '.join(provider_names())}. auto: the one the nodes' labels name, else generic.",
     ),
     output: str = typer.Option("table", "-o", "--output", metavar="FORMAT", help="table, json or junit."),
     today: str | None = typer.Option(
@@ -143,6 +143,9 @@ def preflight(
         cluster, extras = _load_cluster(ctx, kubeconfig, context)
     if cluster is not None:
         refuse_downgrade(target, cluster)
+    chosen = choose_provider(provider_name, cluster)
+    if chosen.note:
+        note(chosen.note)
     data = PreflightInput(
         target=target,
         today=day,
@@ -152,7 +155,7 @@ def preflight(
         readyz=extras.readyz,
         batch=batch,
         now=dt.datetime.now(dt.UTC) if from_snapshot is None else None,
-        provider=provider_name,
+        provider=chosen.name,
     )
     findings = run_checks(data, accepted)
     report = PreflightReport.of(target, cluster, findings, CHECK_IDS)

@@ -7,7 +7,7 @@ control plane's current minor.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +140,17 @@ def provenance() -> _data.Provenance:
 
 def providers() -> tuple[ProviderRules, ...]:
     return tuple(_table().values())
+
+
+def marked_by(node_labels: Iterable[Mapping[str, str]]) -> tuple[ProviderRules, ...]:
+    """The providers whose node-group labels some node carries (a default group, which no label
+    marks, tells nothing): the providers the cluster's nodes say it runs on."""
+    labels = list(node_labels)
+    return tuple(
+        rules
+        for rules in providers()
+        if any(g.node_labels and g.matches(node) for node in labels for g in rules.node_groups.values())
+    )
 
 
 def provider(name: str) -> ProviderRules:

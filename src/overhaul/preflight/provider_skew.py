@@ -19,6 +19,7 @@ from overhaul.preflight.text import plural, some
 
 VERSION_SKEW = "version-skew"
 GENERIC = "generic"  # no provider: the upstream policy alone
+AUTO = "auto"  # the provider the nodes' labels name, generic when they name none
 
 
 def minor_of(version: Version) -> Version:
@@ -31,8 +32,39 @@ def rules_of(name: str | None) -> ProviderRules | None:
 
 
 def provider_names() -> tuple[str, ...]:
-    """What `--provider` accepts: `generic`, then the providers of the data file."""
-    return (GENERIC, *sorted(p.name for p in providers.providers()))
+    """What `--provider` accepts: `auto`, `generic`, then the providers of the data file."""
+    return (AUTO, GENERIC, *sorted(p.name for p in providers.providers()))
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    """The rules that apply (`name` None: generic) and, when they were detected, how."""
+
+    name: str | None
+    note: str = ""
+
+
+def choose_provider(choice: str, cluster: ClusterView | None, flag: str = "--provider") -> ProviderChoice:
+    """`--provider` (or FLAG): a named provider or generic as given; `auto` looks at the nodes'
+    labels (an EKS managed node group's, a GKE node pool's, an AKS agent pool's) and takes the one
+    provider they name, generic when they name none or several."""
+    if choice != AUTO:
+        return ProviderChoice(None if choice == GENERIC else choice)
+    if cluster is None:
+        return ProviderChoice(None)
+    marked = providers.marked_by(node.labels for node in cluster.nodes)
+    if len(marked) == 1:
+        rules = marked[0]
+        return ProviderChoice(
+            rules.name,
+            f"provider rules: {rules.title}, whose node labels the nodes carry ({flag} generic to ignore)",
+        )
+    if len(marked) > 1:
+        names = ", ".join(r.name for r in marked)
+        return ProviderChoice(
+            None, f"provider rules: the nodes carry labels of several providers ({names}); give {flag}"
+        )
+    return ProviderChoice(None)
 
 
 @dataclass(frozen=True)

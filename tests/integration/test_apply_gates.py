@@ -3,6 +3,7 @@ HTTPS, and a real Prometheus stand-in (http.server in a thread of the test) serv
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -39,11 +40,13 @@ class FakePrometheus:
     def __init__(self) -> None:
         self.firing = True
         self.requests = 0
+        self.asked_at: list[float] = []  # time.monotonic() of each request
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 owner.requests += 1
+                owner.asked_at.append(time.monotonic())
                 alerts = [
                     {"labels": {"alertname": "Watchdog"}, "state": "firing"},
                     {"labels": {"alertname": "KubeNodeUnreachable"}, "state": "pending"},
@@ -113,11 +116,16 @@ def test_an_alert_gate_holds_apply_while_the_alert_fires_and_fails_safe_without_
                 "KubeNode.*",
             )
             state = tmp_path / "plan.state"
-            proc = apply_popen(sim, plan, state)
+            proc = apply_popen(sim, plan, state, "--alert-interval", "1s")
             try:
                 eventually(lambda: prometheus.requests >= 2, "apply to ask Prometheus twice", timeout=60)
                 eventually(lambda: "KubeNodeNotReady" in journal_text(state), "the journal to name the alert")
-                time.sleep(1)
+                # Held, apply asks again every --alert-interval (1s, not the default 5s): a load can
+                # only lengthen the gaps, so the shortest one shows the interval.
+                asked = prometheus.requests
+                eventually(lambda: prometheus.requests >= asked + 3, "three more requests", timeout=60)
+                times = prometheus.asked_at[asked - 1 :]
+                assert min(b - a for a, b in itertools.pairwise(times)) < 4.0, times
                 assert proc.poll() is None and upgrades_started(client) == Counter()
                 prometheus.firing = False
                 _out, err = proc.communicate(timeout=300)

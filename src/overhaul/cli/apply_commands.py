@@ -175,6 +175,12 @@ def _seconds(text: str, option: str) -> float:
         fail(f"{option}: {err}", EXIT_USAGE)
 
 
+def _positive(seconds: float, option: str) -> float:
+    if seconds <= 0:
+        fail(f"{option}: give a duration longer than 0s", EXIT_USAGE)
+    return seconds
+
+
 def apply(
     ctx: typer.Context,
     plan_file: Path = typer.Argument(..., metavar="PLAN", help="The plan file `overhaul plan` wrote."),
@@ -202,6 +208,12 @@ def apply(
         "--alert-timeout",
         help="How long firing alerts (or an unreachable Prometheus) may hold a step before it fails.",
     ),
+    alert_interval: str = typer.Option(
+        "5s", "--alert-interval", help="How often Prometheus' alerts are read again while they hold a step."
+    ),
+    test_pod_timeout: str = typer.Option(
+        "1m", "--test-pod-timeout", help="How long the validate gate's test pod may take to run."
+    ),
     kubeconfig: Path | None = kubeconfig_option(),
     context: str | None = context_option(),
 ) -> None:
@@ -209,6 +221,16 @@ def apply(
 
     Exit codes: 0 done, 1 a step failed / aborted / interrupted / lock held, 2 bad or stale plan.
     """
+    options = ApplyOptions(
+        dry_run=dry_run,
+        stop_outside_window=stop_outside_window,
+        upgrade_timeout=_seconds(upgrade_timeout, "--upgrade-timeout"),
+        ready_timeout=_seconds(ready_timeout, "--ready-timeout"),
+        health_timeout=_seconds(health_timeout, "--health-timeout"),
+        alert_timeout=_seconds(alert_timeout, "--alert-timeout"),
+        alert_interval=_positive(_seconds(alert_interval, "--alert-interval"), "--alert-interval"),
+        test_pod_timeout=_positive(_seconds(test_pod_timeout, "--test-pod-timeout"), "--test-pod-timeout"),
+    )
     plan = _load(plan_file)
     bad = unsupported_steps(plan, creates_nodes=plan.spec.provider.name.creates_nodes)
     if bad:
@@ -217,14 +239,6 @@ def apply(
             f"deletes nodes, and {plan.spec.provider.name.value} does not (nothing was changed)",
             EXIT_USAGE,
         )
-    options = ApplyOptions(
-        dry_run=dry_run,
-        stop_outside_window=stop_outside_window,
-        upgrade_timeout=_seconds(upgrade_timeout, "--upgrade-timeout"),
-        ready_timeout=_seconds(ready_timeout, "--ready-timeout"),
-        health_timeout=_seconds(health_timeout, "--health-timeout"),
-        alert_timeout=_seconds(alert_timeout, "--alert-timeout"),
-    )
     state = state or str(default_state(plan_file))
     console = stderr_console()
     from overhaul.kube.apply_cluster import KubeApplyCluster

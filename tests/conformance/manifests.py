@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.support import objects
+
 JSONDict = dict[str, Any]
 
 
@@ -169,34 +171,13 @@ def crd(group: str) -> Callable[[str, str, int], JSONDict]:
         properties: JSONDict = {"size": {"type": "integer"}}
         if variant == 2:
             properties["color"] = {"type": "string"}
-        return {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"widgets.{group}"},
-            "spec": {
-                "group": group,
-                "scope": "Namespaced",
-                "names": {
-                    "plural": "widgets",
-                    "singular": "widget",
-                    "kind": "Widget",
-                    "listKind": "WidgetList",
-                },
-                "versions": [
-                    {
-                        "name": "v1",
-                        "served": True,
-                        "storage": True,
-                        "schema": {
-                            "openAPIV3Schema": {
-                                "type": "object",
-                                "properties": {"spec": {"type": "object", "properties": properties}},
-                            }
-                        },
-                    }
-                ],
-            },
+        schema = {
+            "openAPIV3Schema": {
+                "type": "object",
+                "properties": {"spec": {"type": "object", "properties": properties}},
+            }
         }
+        return objects.crd(group, "Widget", ("v1", True, True), schema=schema)
 
     return make
 

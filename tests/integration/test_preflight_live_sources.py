@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import objects
 from tests.support.simproc import SimProcess, sim_command
 from tests.support.waiting import eventually
 
@@ -179,24 +180,10 @@ def test_requests_to_a_deprecated_api_reach_preflight_through_the_metric(
 
 
 def test_a_crd_still_storing_an_unserved_version_is_reported(sim: SimProcess, api: httpx.Client) -> None:
-    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
     name = "gizmos.live.example.com"
 
     def crd(*versions: tuple[str, bool, bool]) -> JSON:
-        return {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": name},
-            "spec": {
-                "group": "live.example.com",
-                "scope": "Namespaced",
-                "names": {"kind": "Gizmo", "plural": "gizmos", "singular": "gizmo", "listKind": "GizmoList"},
-                "versions": [
-                    {"name": version, "served": served, "storage": storage, "schema": schema}
-                    for version, served, storage in versions
-                ],
-            },
-        }
+        return objects.crd("live.example.com", "Gizmo", *versions)
 
     create(api, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd(("v1alpha1", True, True)))
     path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"

@@ -97,3 +97,26 @@ def create_all(api: httpx.Client, *manifests: JSONDict) -> None:
         path = f"{root}/namespaces/{ns}/{plural}" if ns else f"{root}/{plural}"
         response = api.post(path, json=obj)
         assert response.status_code == 201, response.text
+
+
+OPEN_SCHEMA = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+
+
+def crd(group: str, kind: str, *versions: tuple[str, bool, bool], schema: JSONDict | None = None) -> JSONDict:
+    """A namespaced CustomResourceDefinition of `kind` in `group` (plural: kind in lower case + s)
+    with `versions` as (name, served, storage), each with `schema` (default: one taking anything)."""
+    plural, singular = kind.lower() + "s", kind.lower()
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": singular, "listKind": f"{kind}List"},
+            "versions": [
+                {"name": name, "served": served, "storage": storage, "schema": schema or OPEN_SCHEMA}
+                for name, served, storage in versions
+            ],
+        },
+    }

@@ -8,25 +8,11 @@ import pytest
 
 from overhaul.sim.cluster import Cluster, WriteOptions
 from overhaul.sim.errors import ApiError
-
-SCHEMA = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+from tests.support import objects
 
 
 def _crd(*versions: tuple[str, bool, bool]) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.acme.example.com"},
-        "spec": {
-            "group": "acme.example.com",
-            "scope": "Namespaced",
-            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
-            "versions": [
-                {"name": name, "served": served, "storage": storage, "schema": SCHEMA}
-                for name, served, storage in versions
-            ],
-        },
-    }
+    return objects.crd("acme.example.com", "Widget", *versions)
 
 
 def test_a_new_storage_version_is_added_and_the_old_one_stays_listed() -> None:

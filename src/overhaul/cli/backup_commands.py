@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from overhaul.cli.consoles import stdout_console
 from overhaul.cli.context import connect, context_option, kube_errors, kubeconfig_option
 from overhaul.cli.errors import EXIT_FAILED, EXIT_USAGE, fail
 from overhaul.cli.etcd_options import (
@@ -80,7 +81,7 @@ def _progress_bars() -> Iterator[_RichProgress]:
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=Console(stderr=True),  # kept when done: in a CI log, a record of what was copied
     )
     with bars:
         yield _RichProgress(bars)
@@ -280,7 +281,7 @@ def _print_backup(result: BackupResult, fmt: str) -> None:
             orjson.dumps({"backup": str(result.path), "manifest": result.manifest}).decode() + "\n"
         )
         return
-    console = Console(highlight=False)
+    console = stdout_console()
     snapshot = result.snapshot
     if snapshot is not None:
         s = snapshot.status
@@ -324,7 +325,7 @@ def _print_verify(report: VerifyReport, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(orjson.dumps(report.to_json()).decode() + "\n")
         return
-    console = Console(highlight=False)
+    console = stdout_console()
     what = f"{report.files_checked} files, {report.bytes_checked:,} bytes" + (
         ", etcd snapshot re-checked" if report.snapshot_checked else ""
     )
@@ -445,7 +446,7 @@ def _print_restore(report: RestoreReport, fmt: str) -> None:
         return
     from overhaul.backup.restore import Outcome
 
-    console = Console(highlight=False)
+    console = stdout_console()
     verb = {Outcome.CREATED: "would create", Outcome.UPDATED: "would update"} if report.dry_run else {}
     table = Table(
         title="restore" + (" (dry run: nothing changed)" if report.dry_run else ""), title_justify="left"

@@ -65,26 +65,39 @@ class _RichTask:
 
 
 class _RichProgress:
-    """Progress bars on stderr (JSON and tables go to stdout)."""
+    """Progress bars on stderr (JSON and tables go to stdout), drawn from the first task on: a
+    command that fails before any leaves no empty display behind its error."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
+        self.started = False
 
     def task(self, description: str, total: float | None = None) -> ProgressTask:
+        if not self.started:
+            self._progress.start()
+            self.started = True
         return _RichTask(self._progress, self._progress.add_task(description, total=total))
+
+    def stop(self) -> None:
+        if self.started:
+            self._progress.stop()
 
 
 @contextmanager
 def _progress_bars() -> Iterator[_RichProgress]:
-    bars = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),  # kept when done: in a CI log, a record of what was copied
+    bars = _RichProgress(
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),  # kept when done: in a CI log, a record of what was copied
+        )
     )
-    with bars:
-        yield _RichProgress(bars)
+    try:
+        yield bars
+    finally:
+        bars.stop()
 
 
 def _output(value: str) -> str:

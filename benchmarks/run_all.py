@@ -16,7 +16,9 @@ HERE = Path(__file__).parent
 
 def benchmarks() -> list[Path]:
     return sorted(
-        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+        p
+        for p in HERE.glob("*.py")
+        if p.name != Path(__file__).name and not p.name.startswith("_") and "\ndef main(" in p.read_text()
     )
 
 

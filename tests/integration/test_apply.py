@@ -27,31 +27,11 @@ from overhaul.engine.journal import DirectoryJournalStore, read_journal
 from overhaul.kube.client import ApiClient
 from overhaul.kube.lease import LeaseLock
 from overhaul.planning.planfile import load_plan
-from tests.support.simproc import SimProcess, sim_command
+from tests.support.simproc import SimProcess, sim_command, start_cluster
 from tests.support.waiting import eventually
 
 TARGET = "v1.35.4"
 LEASE = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/overhaul-upgrade"
-
-
-def start_cluster(workdir: Path, *, speed: str = "20") -> SimProcess:
-    sim = SimProcess(workdir, "--scenario", "demo", "--speed", speed).start()
-    with ApiClient.from_kubeconfig(sim.kubeconfig) as client:
-        client.patch(
-            "/apis/policy/v1/namespaces/payments/poddisruptionbudgets/ledger", {"spec": {"minAvailable": 1}}
-        )
-        for pod in ("debug-shell", "scratch-builder"):
-            client.delete(f"/api/v1/namespaces/default/pods/{pod}")
-        eventually(
-            lambda: (
-                not any(
-                    p["metadata"]["name"] in ("debug-shell", "scratch-builder")
-                    for p in client.list_all("/api/v1/namespaces/default/pods")[0]
-                )
-            ),
-            "the bare pods to be gone",
-        )
-    return sim
 
 
 def overhaul(sim: SimProcess, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -105,15 +85,6 @@ def assert_all_upgraded_once(sim: SimProcess, client: ApiClient) -> None:
     started = upgrades_started(client)
     assert len(started) == 12 and set(started.values()) == {1}, started
     assert violations(sim) == []
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimProcess]:
-    proc = start_cluster(tmp_path / "sim")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from overhaul.kube.client import ApiClient
-from tests.integration.test_apply import assert_all_upgraded_once, overhaul, start_cluster, write_plan
+from tests.integration.test_apply import assert_all_upgraded_once, overhaul, write_plan
+from tests.support.simproc import start_cluster
 
 FAULTS = "/debug/overhaul/faults"
 

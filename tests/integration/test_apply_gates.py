@@ -9,11 +9,8 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import pytest
 
 from overhaul.kube.client import ApiClient
 from overhaul.kube.validate_cluster import KubeValidateCluster
@@ -25,7 +22,6 @@ from tests.integration.test_apply import (
     assert_all_upgraded_once,
     journal_text,
     overhaul,
-    start_cluster,
     upgrades_started,
     write_plan,
 )
@@ -82,15 +78,6 @@ def closed_port_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimProcess]:
-    proc = start_cluster(tmp_path / "sim")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def test_an_alert_gate_holds_apply_while_the_alert_fires_and_fails_safe_without_prometheus(

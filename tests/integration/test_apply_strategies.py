@@ -7,26 +7,16 @@ target version, and deletes the old ones once drained; no PodDisruptionBudget is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from overhaul.engine.journal import DirectoryJournalStore, read_journal
 from overhaul.kube.client import ApiClient
-from tests.integration.test_apply import TARGET, nodes, overhaul, start_cluster, upgrades_started, violations
+from tests.integration.test_apply import TARGET, nodes, overhaul, upgrades_started, violations
 from tests.support.simproc import SimProcess
 
 WORKERS = [f"worker-{i}" for i in range(1, 10)]
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[SimProcess]:
-    proc = start_cluster(tmp_path / "sim")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.mark.parametrize(

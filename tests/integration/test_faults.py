@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.support import objects
-from tests.support.simproc import SimProcess, sim_command
+from tests.support.simproc import SimProcess, client_with_namespace, sim_command
 from tests.support.waiting import eventually
 
 JSONDict = dict[str, Any]
@@ -47,8 +47,7 @@ def sim(tmp_path: Path) -> Iterator[SimProcess]:
 
 @pytest.fixture
 def api(sim: SimProcess) -> Iterator[httpx.Client]:
-    with sim.client() as client:
-        objects.create_all(client, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    with client_with_namespace(sim, NS) as client:
         yield client
 
 

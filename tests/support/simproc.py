@@ -17,6 +17,7 @@ from types import TracebackType
 import httpx
 import yaml
 
+from overhaul.kube.client import ApiClient
 from tests.support.waiting import eventually
 
 
@@ -137,3 +138,37 @@ def settled_demo(workdir: Path, *args: str) -> Iterator[SimProcess]:
         with proc.client() as api:
             eventually(lambda: deployments_ready(api), "the demo's workloads to be ready", timeout=60)
         yield proc
+
+
+def start_cluster(workdir: Path, *, speed: str = "20") -> SimProcess:
+    """The demo cluster, serving, with what blocks an upgrade fixed as a user would (the PDB that
+    allows no disruption relaxed, the bare pods deleted): ready for `overhaul apply`."""
+    sim = SimProcess(workdir, "--scenario", "demo", "--speed", speed).start()
+    with ApiClient.from_kubeconfig(sim.kubeconfig) as client:
+        client.patch(
+            "/apis/policy/v1/namespaces/payments/poddisruptionbudgets/ledger", {"spec": {"minAvailable": 1}}
+        )
+        for pod in ("debug-shell", "scratch-builder"):
+            client.delete(f"/api/v1/namespaces/default/pods/{pod}")
+        eventually(
+            lambda: (
+                not any(
+                    p["metadata"]["name"] in ("debug-shell", "scratch-builder")
+                    for p in client.list_all("/api/v1/namespaces/default/pods")[0]
+                )
+            ),
+            "the bare pods to be gone",
+        )
+    return sim
+
+
+@contextlib.contextmanager
+def client_with_namespace(sim: SimProcess, namespace: str) -> Iterator[httpx.Client]:
+    """A client of the cluster, once `namespace` is created in it."""
+    with sim.client() as client:
+        created = client.post(
+            "/api/v1/namespaces",
+            json={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        )
+        assert created.status_code == 201, created.text
+        yield client

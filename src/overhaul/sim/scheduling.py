@@ -459,8 +459,9 @@ def _spread_raw(
     return owner_on_node.get(node.name, 0) * host_weight + zone
 
 
-def _least_allocated_half(node: NodeFacts, pod_cpu: int, pod_memory: int) -> int:
-    """pick_node's LeastAllocated score of the node for the pod, halved (kept on the node)."""
+def least_allocated_half(node: NodeFacts, pod_cpu: int, pod_memory: int) -> int:
+    """The LeastAllocated score of the node for a pod with these non-zero requests, halved (0..100):
+    the share of cpu and memory left once the pod is placed."""
     score = 0
     alloc, used = node.cpu_allocatable, node.nonzero_cpu + pod_cpu
     if alloc > 0 and used <= alloc:
@@ -468,8 +469,14 @@ def _least_allocated_half(node: NodeFacts, pod_cpu: int, pod_memory: int) -> int
     alloc, used = node.memory_allocatable, node.nonzero_memory + pod_memory
     if alloc > 0 and used <= alloc:
         score += (alloc - used) * 100 // alloc
-    node.least_allocated = (pod_cpu, pod_memory, score // 2)
     return score // 2
+
+
+def _least_allocated_half(node: NodeFacts, pod_cpu: int, pod_memory: int) -> int:
+    """least_allocated_half, kept on the node for the next pod of the same requests."""
+    half = least_allocated_half(node, pod_cpu, pod_memory)
+    node.least_allocated = (pod_cpu, pod_memory, half)
+    return half
 
 
 def find_and_pick(
@@ -749,19 +756,10 @@ def pick_node(
         top, low = max(raw), min(raw)
         if top > 0:
             spread = [2.0 * 100.0 * (top + low - r) / top for r in raw]
-    # LeastAllocated, 0..100: the share of cpu and memory left once the pod is placed, with the
-    # scheduler's non-zero requests. Inline: this loop runs over every candidate of every decision.
     pod_cpu, pod_memory = pod.nonzero_cpu, pod.nonzero_memory
     best, best_score = candidates[0], -1.0
     for node, spread_score in zip(candidates, spread or repeat(200.0, len(candidates)), strict=False):
-        score = 0
-        alloc, used = node.cpu_allocatable, node.nonzero_cpu + pod_cpu
-        if alloc > 0 and used <= alloc:
-            score += (alloc - used) * 100 // alloc
-        alloc, used = node.memory_allocatable, node.nonzero_memory + pod_memory
-        if alloc > 0 and used <= alloc:
-            score += (alloc - used) * 100 // alloc
-        total = score // 2 + spread_score
+        total = least_allocated_half(node, pod_cpu, pod_memory) + spread_score
         if total > best_score:
             best, best_score = node, total
     return best
